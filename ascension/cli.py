@@ -1,0 +1,104 @@
+"""The `ascension` command: set up, check and run the stack.
+
+Sub-commands import what they run lazily, so `ascension doctor` works (and says what is missing)
+even on a machine where the heavy vision packages or the servers are not installed yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from ascension.settings import get_settings
+
+# Wide enough for paths when the output is a log file or CI, not a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def cmd_doctor(_: argparse.Namespace) -> int:
+    """Print one row per component; exit 1 when anything is missing."""
+    from ascension.toolchain.components import doctor
+
+    reports = doctor(get_settings())
+    table = Table(title="Ascension components", show_lines=False)
+    for column in ("component", "status", "version", "path / how", "fix"):
+        table.add_column(column, overflow="fold")
+    for report in reports:
+        status = "[green]found[/]" if report.found else "[red]MISSING[/]"
+        where = f"{report.path or ''}\n{report.how}".strip()
+        table.add_row(report.name, status, report.version or "", where, report.fix or "")
+    console.print(table)
+    missing = [r for r in reports if not r.found]
+    if missing:
+        console.print(f"[red]{len(missing)} missing:[/] " + ", ".join(r.name for r in missing))
+        return 1
+    console.print("[green]All components found.[/]")
+    return 0
+
+
+def cmd_bootstrap(_: argparse.Namespace) -> int:
+    """Build or fetch every missing server binary into the cache."""
+    from ascension.toolchain.build import BuildError, bootstrap
+
+    settings = get_settings()
+    print(f"ascension bootstrap: cache {settings.cache_dir}", flush=True)
+    try:
+        bootstrap(settings)
+    except BuildError as exc:
+        console.print(f"[red]bootstrap failed:[/] {exc}")
+        return 1
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run the embedded stack in the foreground until Ctrl-C."""
+    from ascension.devstack import run_dev_stack
+
+    # A second Ctrl-C during shutdown should not print a traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_dev_stack(get_settings(), api=not args.no_api))
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the FastAPI facade with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port, reload=args.reload)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ascension", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="check every component and say how to fix what is missing")
+    sub.add_parser("bootstrap", help="build/fetch the server binaries into the cache")
+    dev = sub.add_parser("dev", help="run the embedded stack (Temporal + Web UI, API)")
+    dev.add_argument("--no-api", action="store_true", help="do not serve the API")
+    api = sub.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--reload", action="store_true")
+    return parser
+
+
+COMMANDS = {"doctor": cmd_doctor, "bootstrap": cmd_bootstrap, "dev": cmd_dev, "api": cmd_api}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

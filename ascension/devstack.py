@@ -1,0 +1,70 @@
+"""`ascension dev`: the embedded stack in one foreground process.
+
+Temporal dev server with its Web UI (state in a SQLite file under data_dir, so analyses survive a
+restart), and the API on the embedded SQLite database and local-disk object store. Ctrl-C stops
+everything; the Temporal server process is stopped by the SDK's environment on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from ascension.servers.temporal import start_dev_server
+from ascension.settings import Settings
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the dev stack decides when everything stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.temporal_address is None:
+            env = await start_dev_server(
+                settings,
+                port=settings.temporal_dev_port,
+                ui=True,
+                ui_port=settings.temporal_ui_port,
+                db_file=settings.data_dir / "temporal.db",
+            )
+            stack.push_async_callback(env.shutdown)
+            print(f"Temporal dev server  127.0.0.1:{settings.temporal_dev_port}", flush=True)
+            print(f"Temporal Web UI      http://127.0.0.1:{settings.temporal_ui_port}", flush=True)
+        else:
+            print(f"Temporal             {settings.temporal_address} (from settings)", flush=True)
+
+        tasks: list[asyncio.Task[None]] = []
+        if api:
+            server = _EmbeddedServer(
+                uvicorn.Config("api.app:app", host=settings.api_host, port=settings.api_port)
+            )
+            tasks.append(asyncio.create_task(server.serve()))
+            print(
+                f"API                  http://{settings.api_host}:{settings.api_port}/docs",
+                flush=True,
+            )
+        print(f"Data                 {settings.data_dir}", flush=True)
+        print(
+            "Workers              none yet: no workflow or activity is implemented so far",
+            flush=True,
+        )
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+        if api:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,125 @@
+"""One typed settings object for every Ascension process.
+
+Every value comes from an environment variable named ``ASCENSION_<FIELD>`` (or a ``.env`` file in
+the working directory) and has a default that needs no configuration: with nothing set, every
+process uses the embedded default stack (Temporal dev server with a SQLite file, a SQLite app
+database and a local-disk object store, all under ``data_dir``). Pointing the URLs at real servers
+switches each piece independently. See ``.env.example`` for the documented list.
+
+Workflows never read settings: whatever they need arrives in their input.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ObjectStoreKind = Literal["local", "s3"]
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "ascension"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the API, the workers, the CLI and the test harness."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASCENSION_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- Where things live -------------------------------------------------------------------
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Built and downloaded components, one folder per component and version.",
+    )
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="State of the embedded default stack (SQLite files, local object store).",
+    )
+
+    # --- Temporal ----------------------------------------------------------------------------
+    temporal_address: str | None = Field(
+        default=None,
+        description="host:port of a running Temporal frontend; unset = embedded dev server.",
+    )
+    temporal_namespace: str = "default"
+    temporal_cli_version: str = "1.5.1"
+    temporal_cli_path: Path | None = Field(
+        default=None, description="Use this `temporal` binary instead of the cached build."
+    )
+    temporal_test_server_version: str = "1.38.0"
+    temporal_test_server_path: Path | None = Field(
+        default=None, description="Use this time-skipping test server launcher instead."
+    )
+    temporal_dev_port: int = 7233
+    temporal_ui_port: int = 8233
+    cpu_task_queue: str = "ascension-cpu"
+    gpu_task_queue: str = "ascension-gpu"
+
+    # --- Application database ------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL (postgresql+asyncpg://...); unset = SQLite in data_dir.",
+    )
+    postgres_bin_dir: Path | None = Field(
+        default=None, description="Folder with initdb/pg_ctl/postgres; unset = Debian's."
+    )
+
+    # --- Object storage ------------------------------------------------------------------------
+    object_store: ObjectStoreKind = "local"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "ascension"
+    s3_secret_key: str = "ascension-secret"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    bucket: str = "ascension-videos"
+    minio_version: str = "v0.0.0-20260212201848-7aac2a2c5b7c"
+    minio_path: Path | None = Field(default=None, description="Use this `minio` binary instead.")
+
+    # --- RabbitMQ ------------------------------------------------------------------------------
+    amqp_url: str | None = Field(
+        default=None, description="amqp://user:pass@host:port/vhost; unset = events not sent."
+    )
+    rabbitmq_server_path: Path | None = Field(
+        default=None, description="rabbitmq-server script; unset = Debian's."
+    )
+
+    # --- API ------------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # --- Test harness ---------------------------------------------------------------------------
+    test_reuse_servers: bool = Field(
+        default=False,
+        description="Tests use the servers named above instead of starting their own.",
+    )
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        # Relative paths are taken against the working directory once, so that every process
+        # started from the same place agrees on them.
+        self.cache_dir = self.cache_dir.expanduser().absolute()
+        self.data_dir = self.data_dir.expanduser().absolute()
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'ascension.db'}"
+
+    @property
+    def local_store_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Obtaining and checking the real servers Ascension runs against."""

@@ -1,0 +1,38 @@
+"""Settings need no configuration and honour the documented environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ascension.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+
+def test_embedded_defaults_need_no_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ASCENSION_DATABASE_URL", "ASCENSION_TEMPORAL_ADDRESS", "ASCENSION_AMQP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.temporal_address is None
+    assert settings.effective_database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.object_store == "local"
+    assert settings.bucket == "ascension-videos"
+    assert settings.data_dir.is_absolute()
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ASCENSION_DATABASE_URL", "postgresql+asyncpg://u@db:5432/a")
+    monkeypatch.setenv("ASCENSION_TEMPORAL_CLI_PATH", str(tmp_path / "temporal"))
+    monkeypatch.setenv("ASCENSION_GPU_TASK_QUEUE", "gpu-h200")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.effective_database_url == "postgresql+asyncpg://u@db:5432/a"
+    assert settings.temporal_cli_path == tmp_path / "temporal"
+    assert settings.gpu_task_queue == "gpu-h200"
+
+
+def test_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASCENSION_OBJECT_STORE", "ftp")
+    with pytest.raises(ValueError, match="object_store"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
