@@ -84,7 +84,8 @@ def _go_install(module: str, label: str, target_dir: Path, settings: Settings) -
         env["GOBIN"] = str(staging)
         # Go keeps its own module and build caches (GOMODCACHE, GOCACHE); only the finished
         # binary lives in our version-keyed cache.
-        _run_with_progress([go, "install", module], label, env=env)
+        # -v names each package as it is compiled: the progress lines a cold build needs.
+        _run_with_progress([go, "install", "-v", module], label, env=env)
 
     _install_atomically(target_dir, build)
 
