@@ -47,3 +47,41 @@ def saved_key(user_id: str, video_id: str) -> str:
 
 def thumbnail_key(video_id: str) -> str:
     return f"thumbnails/{video_id}.jpg"
+
+
+def analysis_workflow_id(analysis_id: str) -> str:
+    """Human-readable and derived from the analysis, so a repeated start finds the same run."""
+    return f"analysis-{analysis_id}"
+
+
+def result_key(analysis_id: str, document: str) -> str:
+    """Where an analysis stores a result document (skeleton, advice, ghost) in the bucket."""
+    return f"analyses/{analysis_id}/{document}.json.gz"
+
+
+# --- Activity names (the workflow schedules by name; workers register under these) -----------
+DETECT_HOLDS: Final = "detect_holds"
+EXTRACT_SKELETON: Final = "extract_skeleton"
+GENERATE_ADVICE: Final = "generate_advice"
+COMPUTE_GHOST: Final = "compute_ghost"
+SAVE_ROUTE_HOLDS: Final = "save_route_holds"
+RECORD_ANALYSIS_STATUS: Final = "record_analysis_status"
+PERSIST_RESULTS: Final = "persist_results"
+PUBLISH_EVENT: Final = "publish_event"
+CLEANUP_UPLOAD: Final = "cleanup_upload"
+
+# --- Error types that no retry can fix (bad input); activities raise them non-retryable ---------
+INVALID_VIDEO: Final = "InvalidVideo"
+NO_CLIMBER_FOUND: Final = "NoClimberFound"
+INVALID_HOLD_MAP: Final = "InvalidHoldMap"
+NO_HOLDS_FOUND: Final = "NoHoldsFound"
+INVALID_PHOTO: Final = "InvalidPhoto"
+BAD_INPUT_ERRORS: Final = (
+    INVALID_VIDEO,
+    NO_CLIMBER_FOUND,
+    INVALID_HOLD_MAP,
+    NO_HOLDS_FOUND,
+    INVALID_PHOTO,
+)
+#: Type of the workflow's own failure, raised after the failure was recorded and published.
+ANALYSIS_FAILED: Final = "AnalysisFailed"

@@ -14,7 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.settings import Settings
@@ -34,6 +41,37 @@ _KEY_FACTORIES: dict[str, Callable[[str], SearchAttributeKey[Any]]] = {
 def search_attribute_keys() -> list[SearchAttributeKey[Any]]:
     """The custom search attributes the dev server must know before workflows upsert them."""
     return [_KEY_FACTORIES[kind](name) for name, kind in SEARCH_ATTRIBUTE_TYPES.items()]
+
+
+_INDEXED_TYPES = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Register our search attributes on a running server (idempotent for the same types)."""
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        known = set(existing.custom_attributes)
+    except RPCError as err:
+        # The Java time-skipping server can add search attributes but not list them.
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        known = set()
+    missing = {
+        name: _INDEXED_TYPES[kind]
+        for name, kind in SEARCH_ATTRIBUTE_TYPES.items()
+        if name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
 
 
 async def start_dev_server(
@@ -67,8 +105,11 @@ async def start_time_skipping_server(settings: Settings) -> WorkflowEnvironment:
     launcher = components.test_server_launcher(settings)
     if launcher is None:
         log.warning("no temporal test server cached or configured; the SDK will try to download")
-    return await WorkflowEnvironment.start_time_skipping(
+    env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(launcher) if launcher else None,
         # A cold JVM on a loaded 2-core machine can take well over the SDK's default.
         test_server_startup_timeout=timedelta(seconds=90),
     )
+    # The workflow upserts these; the Java server knows none until they are added.
+    await register_search_attributes(env.client, env.client.namespace)
+    return env

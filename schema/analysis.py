@@ -1,0 +1,266 @@
+"""Wire contract of a video analysis: workflow, activity, update, signal and query types.
+
+Every type here is a plain dataclass so the workflow module can import it without pulling in
+numpy, cv2 or torch, and so fields can be added later without breaking running workflows (new
+fields always get defaults). Heavy data (skeleton timelines, advice, ghost) never appears here:
+activities store it in object storage and pass its key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from schema.holds import HoldMap
+
+
+class Tier(StrEnum):
+    FREEMIUM = "freemium"
+    PREMIUM = "premium"
+    INFINITY = "infinity"
+
+    @property
+    def includes_ghost(self) -> bool:
+        return self is not Tier.FREEMIUM
+
+
+class Stage(StrEnum):
+    """Pipeline stages; their values are the routing-key prefixes of the seed's events."""
+
+    HOLD_DETECTION = "hold_detection"
+    HOLD_VALIDATION = "hold_validation"
+    SKELETON = "skeleton"
+    ADVICE = "advice"
+    GHOST = "ghost"
+    ANALYSIS = "analysis"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    AWAITING_HOLD_VALIDATION = "awaiting_hold_validation"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ValidationTimeoutPolicy(StrEnum):
+    """What happens when the climber does not validate the holds before the deadline."""
+
+    #: Go on with the detector's map (the default: the climber still gets an analysis).
+    PROCEED = "proceed"
+    #: Fail the analysis as expired.
+    EXPIRE = "expire"
+
+
+@dataclass
+class Morphology:
+    """The climber's body, for reach limits and the ghost; any field may be unknown."""
+
+    height_cm: float | None = None
+    arm_span_cm: float | None = None
+    weight_kg: float | None = None
+
+
+@dataclass
+class AnalysisOptions:
+    ghost: bool = True
+    max_fps: int = 30
+
+
+@dataclass
+class StartAnalysisInput:
+    """Everything the workflow needs; it reads no settings of its own."""
+
+    analysis_id: str
+    user_id: str
+    video_id: str
+    video_key: str
+    route_id: str
+    bucket: str
+    tier: Tier = Tier.FREEMIUM
+    route_photo_key: str | None = None
+    #: The route's already validated map, if an earlier video validated it.
+    route_hold_map: HoldMap | None = None
+    options: AnalysisOptions = field(default_factory=AnalysisOptions)
+    morphology: Morphology = field(default_factory=Morphology)
+    gpu_task_queue: str = "ascension-gpu"
+    cpu_task_queue: str = "ascension-cpu"
+    #: Fail fast with a clear status when no GPU worker picks a step up within this.
+    gpu_schedule_to_start_s: float = 600
+    hold_validation_timeout_s: float = 24 * 3600
+    on_validation_timeout: ValidationTimeoutPolicy = ValidationTimeoutPolicy.PROCEED
+    #: The user saved the video: keep the upload after the analysis.
+    keep_video: bool = False
+
+
+@dataclass
+class ValidateHoldsInput:
+    """The climber's corrected hold map (Update `validate_holds` and Signal `submit_holds`)."""
+
+    hold_map: HoldMap
+
+
+@dataclass
+class CancelInput:
+    reason: str = "cancelled by the climber"
+
+
+@dataclass
+class AnalysisProgress:
+    """Answer of the `status` Query: what the app shows while the analysis runs."""
+
+    status: Status
+    stage: Stage
+    percent: float = 0.0
+    #: The detected map while the workflow waits for the climber's validation.
+    holds_awaiting_validation: HoldMap | None = None
+    #: Deadline for the validation, ISO 8601, while waiting.
+    validation_deadline: str | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class AnalysisResult:
+    """What the workflow returns: keys of the stored documents, never the documents."""
+
+    analysis_id: str
+    status: Status
+    skeleton_key: str | None = None
+    advice_key: str | None = None
+    ghost_key: str | None = None
+    hold_count: int = 0
+    used_detected_holds_after_deadline: bool = False
+
+
+# --- activities ---------------------------------------------------------------------------------
+@dataclass
+class DetectHoldsInput:
+    analysis_id: str
+    bucket: str
+    photo_key: str
+
+
+@dataclass
+class DetectHoldsResult:
+    hold_map: HoldMap
+
+
+@dataclass
+class ExtractSkeletonInput:
+    analysis_id: str
+    bucket: str
+    video_key: str
+    output_key: str
+    max_fps: int = 30
+
+
+@dataclass
+class SkeletonResult:
+    skeleton_key: str
+    frame_count: int
+    fps: float
+    duration_s: float
+    #: Fraction of frames with a person found, 0..1.
+    pose_coverage: float
+
+
+@dataclass
+class AdviceInput:
+    analysis_id: str
+    bucket: str
+    skeleton_key: str
+    hold_map: HoldMap
+    morphology: Morphology
+    output_key: str
+
+
+@dataclass
+class MetricsSummary:
+    """The seed's analysis_metrics row."""
+
+    max_reach_cm: float | None = None
+    avg_tension: float | None = None
+    movement_efficiency: float | None = None
+    hold_count: int | None = None
+
+
+@dataclass
+class AdviceResult:
+    advice_key: str
+    move_count: int
+    advice_count: int
+    metrics: MetricsSummary = field(default_factory=MetricsSummary)
+
+
+@dataclass
+class GhostInput:
+    analysis_id: str
+    bucket: str
+    skeleton_key: str
+    hold_map: HoldMap
+    morphology: Morphology
+    output_key: str
+
+
+@dataclass
+class GhostResult:
+    ghost_key: str
+    key_pose_count: int
+
+
+@dataclass
+class SaveRouteHoldsInput:
+    route_id: str
+    hold_map: HoldMap
+
+
+@dataclass
+class RecordStatusInput:
+    analysis_id: str
+    status: Status
+    stage: Stage
+    reason: str | None = None
+
+
+@dataclass
+class PersistResultsInput:
+    analysis_id: str
+    result: AnalysisResult
+    metrics: MetricsSummary
+    processing_time_ms: int
+
+
+@dataclass
+class AnalysisEvent:
+    """One RabbitMQ completion/failure event (seed 000 data flow)."""
+
+    job_id: str
+    analysis_id: str
+    user_id: str
+    stage: Stage
+    #: "completed" or "failed": the routing key is ``{stage}.{outcome}.{job_id}``.
+    outcome: str
+    status: Status
+    occurred_at: str
+    reason: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.stage.value}.{self.outcome}.{self.job_id}"
+
+    @property
+    def message_id(self) -> str:
+        """Same for every retry of one (analysis, stage, outcome): consumers deduplicate on it."""
+        return f"{self.analysis_id}:{self.stage.value}:{self.outcome}"
+
+
+@dataclass
+class CleanupUploadInput:
+    bucket: str
+    video_key: str
+
+
+@dataclass
+class CleanupUploadResult:
+    deleted: bool

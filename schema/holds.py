@@ -1,0 +1,115 @@
+"""Hold maps: what hold detection produces and what the climber corrects.
+
+Pure data classes and pure validation, so the workflow's Update validator can call
+`validate_hold_map` deterministically and a rejected correction reaches the climber with a message
+they can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+#: Hold types the app can draw and the advice rules understand.
+HOLD_TYPES: Final = frozenset(
+    {"jug", "crimp", "sloper", "pinch", "pocket", "edge", "volume", "foot_chip", "undercling"}
+)
+#: A wall photo with more holds than this is not a climbing route but a detection failure.
+MAX_HOLDS: Final = 300
+#: Prefix of ids the climber gives to holds the detector missed.
+USER_HOLD_PREFIX: Final = "user-"
+
+
+@dataclass
+class Hold:
+    """One hold on the wall photo. Coordinates are normalised to the image: 0..1 on each axis."""
+
+    id: str
+    x: float
+    y: float
+    type: str
+    #: Polygon around the hold, [(x, y), ...] normalised; may be empty for user-added holds.
+    polygon: list[tuple[float, float]] = field(default_factory=list)
+    #: Dominant colour name ("yellow", ...), used to group holds into routes.
+    color: str = ""
+    #: Detector confidence in the type, 0..1; 1.0 for holds the climber placed or corrected.
+    confidence: float = 1.0
+
+
+@dataclass
+class HoldMap:
+    """All holds of one wall photo."""
+
+    image_width: int
+    image_height: int
+    holds: list[Hold] = field(default_factory=list)
+
+
+class HoldMapError(ValueError):
+    """A hold map a climber sent cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def hold_map_problems(candidate: HoldMap, detected: HoldMap | None = None) -> list[str]:
+    """Every reason ``candidate`` cannot be accepted, in the order a climber would fix them.
+
+    Args:
+        candidate: the corrected map.
+        detected: the detector's map, when there is one: corrected holds must keep its ids, and
+            new holds carry ids starting with ``user-``.
+
+    Returns:
+        Human-readable problems; empty when the map is valid.
+    """
+    problems: list[str] = []
+    if not candidate.holds:
+        return ["the hold map is empty: mark at least one hold"]
+    if len(candidate.holds) > MAX_HOLDS:
+        problems.append(f"the hold map has {len(candidate.holds)} holds; at most {MAX_HOLDS}")
+    if candidate.image_width <= 0 or candidate.image_height <= 0:
+        problems.append("the image size must be positive")
+    if detected and (candidate.image_width, candidate.image_height) != (
+        detected.image_width,
+        detected.image_height,
+    ):
+        problems.append("the image size differs from the photo the holds were detected on")
+
+    known = {hold.id for hold in detected.holds} if detected else None
+    seen: set[str] = set()
+    for hold in candidate.holds:
+        label = f"hold {hold.id!r}" if hold.id else "a hold without an id"
+        if not hold.id:
+            problems.append("every hold needs an id")
+        elif hold.id in seen:
+            problems.append(f"{label} appears twice")
+        elif (
+            known is not None and hold.id not in known and not hold.id.startswith(USER_HOLD_PREFIX)
+        ):
+            problems.append(
+                f"{label} is unknown: keep the detected ids and name new holds "
+                f"'{USER_HOLD_PREFIX}…'"
+            )
+        seen.add(hold.id)
+        if not (0.0 <= hold.x <= 1.0 and 0.0 <= hold.y <= 1.0):
+            problems.append(f"{label} lies outside the image ({hold.x:.3f}, {hold.y:.3f})")
+        if any(not (0.0 <= px <= 1.0 and 0.0 <= py <= 1.0) for px, py in hold.polygon):
+            problems.append(f"{label} has an outline outside the image")
+        if hold.type not in HOLD_TYPES:
+            problems.append(
+                f"{label} has unknown type {hold.type!r}; "
+                f"use one of {', '.join(sorted(HOLD_TYPES))}"
+            )
+        if not 0.0 <= hold.confidence <= 1.0:
+            problems.append(f"{label} has a confidence outside 0..1")
+    return problems
+
+
+def validate_hold_map(candidate: HoldMap, detected: HoldMap | None = None) -> HoldMap:
+    """Return ``candidate`` unchanged, or raise `HoldMapError` naming every problem."""
+    problems = hold_map_problems(candidate, detected)
+    if problems:
+        raise HoldMapError(problems)
+    return candidate

@@ -1,0 +1,185 @@
+"""Small, honest activity implementations for workflow tests, registered under production names.
+
+They do the bookkeeping the real activities do (record statuses, collect events, pretend nothing)
+and return well-formed results, so the workflow's orchestration is tested on its own. Behaviour
+toggles (fail once, bad input, hang) let a test drive each failure path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from schema import names
+from schema.analysis import (
+    AdviceInput,
+    AdviceResult,
+    AnalysisEvent,
+    CleanupUploadInput,
+    CleanupUploadResult,
+    DetectHoldsInput,
+    DetectHoldsResult,
+    ExtractSkeletonInput,
+    GhostInput,
+    GhostResult,
+    MetricsSummary,
+    PersistResultsInput,
+    RecordStatusInput,
+    SaveRouteHoldsInput,
+    SkeletonResult,
+    StartAnalysisInput,
+    Tier,
+)
+from schema.holds import Hold, HoldMap
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+
+def detected_map() -> HoldMap:
+    return HoldMap(
+        image_width=1920,
+        image_height=1080,
+        holds=[
+            Hold("h1", 0.20, 0.80, "jug", color="yellow", confidence=0.9),
+            Hold("h2", 0.35, 0.55, "crimp", color="yellow", confidence=0.7),
+            Hold("h3", 0.50, 0.30, "sloper", color="yellow", confidence=0.6),
+        ],
+    )
+
+
+@dataclass
+class FakePipeline:
+    """Records every call; class attributes configure failures."""
+
+    events: list[AnalysisEvent] = field(default_factory=list)
+    statuses: list[RecordStatusInput] = field(default_factory=list)
+    saved_routes: list[SaveRouteHoldsInput] = field(default_factory=list)
+    persisted: list[PersistResultsInput] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    skeleton_failures_left: int = 0
+    skeleton_bad_input: bool = False
+    skeleton_hangs_first_attempt: bool = False
+    skeleton_started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # --- GPU ---------------------------------------------------------------------------------
+    @activity.defn(name=names.DETECT_HOLDS)
+    async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
+        self.calls.append(names.DETECT_HOLDS)
+        return DetectHoldsResult(detected_map())
+
+    @activity.defn(name=names.EXTRACT_SKELETON)
+    async def extract_skeleton(self, params: ExtractSkeletonInput) -> SkeletonResult:
+        self.calls.append(names.EXTRACT_SKELETON)
+        self.skeleton_started.set()
+        info = activity.info()
+        if self.skeleton_bad_input:
+            raise ApplicationError(
+                "we could not read this video: the file is not a video",
+                type=names.INVALID_VIDEO,
+                non_retryable=True,
+            )
+        if self.skeleton_failures_left > 0:
+            self.skeleton_failures_left -= 1
+            raise RuntimeError("GPU out of memory (transient)")
+        if self.skeleton_hangs_first_attempt and info.attempt == 1:
+            # A worker that died: no heartbeats, never returns.
+            await asyncio.sleep(3600)
+        for frame in range(0, 300, 100):
+            activity.heartbeat({"frames_done": frame, "frames_total": 300})
+            await asyncio.sleep(0)
+        return SkeletonResult(params.output_key, 300, 30.0, 10.0, 0.97)
+
+    @activity.defn(name=names.GENERATE_ADVICE)
+    async def generate_advice(self, params: AdviceInput) -> AdviceResult:
+        self.calls.append(names.GENERATE_ADVICE)
+        metrics = MetricsSummary(max_reach_cm=171.0, avg_tension=0.4, movement_efficiency=0.8)
+        return AdviceResult(params.output_key, move_count=6, advice_count=3, metrics=metrics)
+
+    @activity.defn(name=names.COMPUTE_GHOST)
+    async def compute_ghost(self, params: GhostInput) -> GhostResult:
+        self.calls.append(names.COMPUTE_GHOST)
+        return GhostResult(params.output_key, key_pose_count=6)
+
+    # --- CPU ---------------------------------------------------------------------------------
+    @activity.defn(name=names.SAVE_ROUTE_HOLDS)
+    async def save_route_holds(self, params: SaveRouteHoldsInput) -> None:
+        self.saved_routes.append(params)
+
+    @activity.defn(name=names.RECORD_ANALYSIS_STATUS)
+    async def record_analysis_status(self, params: RecordStatusInput) -> None:
+        self.statuses.append(params)
+
+    @activity.defn(name=names.PERSIST_RESULTS)
+    async def persist_results(self, params: PersistResultsInput) -> None:
+        self.persisted.append(params)
+
+    @activity.defn(name=names.PUBLISH_EVENT)
+    async def publish_event(self, event: AnalysisEvent) -> None:
+        self.events.append(event)
+
+    @activity.defn(name=names.CLEANUP_UPLOAD)
+    async def cleanup_upload(self, params: CleanupUploadInput) -> CleanupUploadResult:
+        self.cleaned.append(params.video_key)
+        return CleanupUploadResult(deleted=True)
+
+    @property
+    def routing_keys(self) -> list[str]:
+        return [event.routing_key for event in self.events]
+
+    def gpu_activities(self) -> list:
+        return [self.detect_holds, self.extract_skeleton, self.generate_advice, self.compute_ghost]
+
+    def cpu_activities(self) -> list:
+        return [
+            self.save_route_holds,
+            self.record_analysis_status,
+            self.persist_results,
+            self.publish_event,
+            self.cleanup_upload,
+        ]
+
+
+def analysis_input(task_queue: str, **overrides: object) -> StartAnalysisInput:
+    analysis_id = uuid.uuid4().hex[:12]
+    params = StartAnalysisInput(
+        analysis_id=analysis_id,
+        user_id="user-1",
+        video_id=analysis_id,
+        video_key=names.upload_key("user-1", analysis_id),
+        route_id="route-1",
+        bucket="ascension-videos",
+        tier=Tier.PREMIUM,
+        route_photo_key="routes/route-1.jpg",
+        gpu_task_queue=f"{task_queue}-gpu",
+        cpu_task_queue=f"{task_queue}-cpu",
+    )
+    for key, value in overrides.items():
+        setattr(params, key, value)
+    return params
+
+
+@asynccontextmanager
+async def pipeline_workers(
+    client: Client, task_queue: str, fake: FakePipeline, *, gpu: bool = True
+) -> AsyncIterator[None]:
+    """The CPU worker (workflow + CPU activities) and, unless told not to, a GPU worker."""
+    cpu_worker = Worker(
+        client,
+        task_queue=f"{task_queue}-cpu",
+        workflows=[VideoAnalysisWorkflow],
+        activities=fake.cpu_activities(),
+    )
+    async with cpu_worker:
+        if not gpu:
+            yield
+            return
+        async with Worker(client, task_queue=f"{task_queue}-gpu", activities=fake.gpu_activities()):
+            yield

@@ -1,0 +1,313 @@
+"""VideoAnalysisWorkflow with honest activity doubles.
+
+Timers, deadlines, retries and timeouts run on the time-skipping test server. Updates run on the
+real dev server: the Java test server can hang on Update results and does not skip time while a
+client waits for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from schema import names
+from schema.analysis import (
+    AnalysisResult,
+    CancelInput,
+    Stage,
+    Status,
+    Tier,
+    ValidateHoldsInput,
+    ValidationTimeoutPolicy,
+)
+from schema.holds import Hold, HoldMap
+from tests.utils.pipeline import FakePipeline, analysis_input, detected_map, pipeline_workers
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+pytestmark = pytest.mark.integration
+
+
+async def _start(env: WorkflowEnvironment, params) -> WorkflowHandle:
+    return await env.client.start_workflow(
+        VideoAnalysisWorkflow.run,
+        params,
+        id=names.analysis_workflow_id(params.analysis_id),
+        task_queue=params.cpu_task_queue,
+    )
+
+
+async def _wait_for_status(handle: WorkflowHandle, status: Status) -> None:
+    progress = None
+    for _ in range(300):
+        try:
+            # Short RPC timeout: a query sent before the first workflow task completes can be
+            # held by the server; asking again is cheaper than waiting for it.
+            progress = await handle.query(
+                VideoAnalysisWorkflow.status, rpc_timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            progress = None
+        if progress is not None and progress.status == status:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"workflow never reached {status}; last {progress}")
+
+
+def corrected_map() -> HoldMap:
+    corrected = detected_map()
+    corrected.holds[1].type = "pinch"
+    corrected.holds.append(Hold("user-1", 0.6, 0.2, "jug"))
+    return corrected
+
+
+async def test_happy_path_with_update_validation(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
+        handle = await _start(temporal_dev_env, params)
+        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        progress = await handle.query(VideoAnalysisWorkflow.status)
+        assert progress.holds_awaiting_validation == detected_map()
+        assert progress.validation_deadline is not None
+
+        accepted = await handle.execute_update(
+            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(corrected_map())
+        )
+        assert accepted == corrected_map()
+        result: AnalysisResult = await handle.result()
+        final = await handle.query(VideoAnalysisWorkflow.status)
+
+    assert result.status == Status.COMPLETED
+    assert result.hold_count == 4
+    assert result.ghost_key == names.result_key(params.analysis_id, "ghost")
+    assert not result.used_detected_holds_after_deadline
+    job = params.analysis_id
+    assert fake.routing_keys == [
+        f"hold_detection.completed.{job}",
+        f"skeleton.completed.{job}",
+        f"advice.completed.{job}",
+        f"ghost.completed.{job}",
+        f"analysis.completed.{job}",
+    ]
+    assert fake.saved_routes[0].hold_map == corrected_map()
+    assert fake.persisted[0].metrics.hold_count == 4
+    assert fake.persisted[0].metrics.max_reach_cm == 171.0
+    assert fake.cleaned == [params.video_key]
+    assert [s.status for s in fake.statuses] == [
+        Status.PROCESSING,
+        Status.AWAITING_HOLD_VALIDATION,
+        Status.PROCESSING,
+    ]
+    assert (final.status, final.percent) == (Status.COMPLETED, 100.0)
+
+
+async def test_validator_rejects_bad_map_and_workflow_keeps_waiting(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    bad = detected_map()
+    bad.holds.append(Hold("h1", 1.4, 0.5, "banana"))  # duplicate id, outside image, bad type
+    bad.holds.append(Hold("zz", 0.5, 0.5, "jug"))  # unknown id
+    async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
+        handle = await _start(temporal_dev_env, params)
+        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        with pytest.raises(WorkflowUpdateFailedError) as rejected:
+            await handle.execute_update(
+                VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(bad)
+            )
+        message = str(rejected.value.cause)
+        assert "'h1' appears twice" in message
+        assert "outside the image" in message
+        assert "unknown type 'banana'" in message
+        assert "'zz' is unknown" in message
+        empty = HoldMap(1920, 1080, [])
+        with pytest.raises(WorkflowUpdateFailedError) as empty_rejected:
+            await handle.execute_update(
+                VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(empty)
+            )
+        assert "the hold map is empty" in str(empty_rejected.value.cause)
+        # Still waiting: nothing after detection ran.
+        assert (await handle.query(VideoAnalysisWorkflow.status)).status == (
+            Status.AWAITING_HOLD_VALIDATION
+        )
+        assert fake.calls == [names.DETECT_HOLDS]
+        await handle.execute_update(
+            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(detected_map())
+        )
+        assert (await handle.result()).status == Status.COMPLETED
+
+
+async def test_validation_by_signal_and_invalid_signal_surfaces_in_status(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        handle = await _start(time_skipping_env, params)
+        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        await handle.signal(
+            VideoAnalysisWorkflow.submit_holds, ValidateHoldsInput(HoldMap(1920, 1080, []))
+        )
+        progress = await handle.query(VideoAnalysisWorkflow.status)
+        assert progress.status == Status.AWAITING_HOLD_VALIDATION
+        assert progress.last_error and "empty" in progress.last_error
+        await handle.signal(VideoAnalysisWorkflow.submit_holds, ValidateHoldsInput(corrected_map()))
+        result = await handle.result()
+    assert result.status == Status.COMPLETED
+    assert result.hold_count == 4
+
+
+async def test_deadline_proceeds_with_detected_map(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        handle = await _start(time_skipping_env, params)
+        # Nobody validates: time skipping jumps over the 24 h deadline.
+        result = await handle.result()
+    assert result.status == Status.COMPLETED
+    assert result.used_detected_holds_after_deadline
+    assert fake.saved_routes[0].hold_map == detected_map()
+
+
+async def test_deadline_can_expire_the_analysis(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue, on_validation_timeout=ValidationTimeoutPolicy.EXPIRE)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        handle = await _start(time_skipping_env, params)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert "not validated within 24 h" in str(failed.value.cause)
+    assert fake.routing_keys[-1] == f"hold_validation.failed.{params.analysis_id}"
+    assert fake.statuses[-1].status == Status.FAILED
+    assert fake.cleaned == [params.video_key]
+
+
+async def test_known_route_map_skips_detection_and_freemium_skips_ghost(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue, tier=Tier.FREEMIUM, route_hold_map=detected_map())
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        result = await (await _start(time_skipping_env, params)).result()
+    assert result.status == Status.COMPLETED
+    assert result.ghost_key is None
+    assert names.DETECT_HOLDS not in fake.calls
+    assert names.COMPUTE_GHOST not in fake.calls
+    assert not any(key.startswith("ghost.") for key in fake.routing_keys)
+
+
+async def test_transient_failure_is_retried_then_succeeds(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline(skeleton_failures_left=2)
+    params = analysis_input(task_queue, route_hold_map=detected_map())
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        result = await (await _start(time_skipping_env, params)).result()
+    assert result.status == Status.COMPLETED
+    assert fake.calls.count(names.EXTRACT_SKELETON) == 3
+
+
+async def test_bad_input_fails_at_once_with_clear_reason_and_event(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline(skeleton_bad_input=True)
+    params = analysis_input(task_queue, route_hold_map=detected_map(), keep_video=True)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        handle = await _start(time_skipping_env, params)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        progress = await handle.query(VideoAnalysisWorkflow.status)
+    reason = "we could not read this video: the file is not a video"
+    assert failed.value.cause.message == reason
+    assert fake.calls.count(names.EXTRACT_SKELETON) == 1  # not retried
+    assert fake.routing_keys[-1] == f"skeleton.failed.{params.analysis_id}"
+    assert fake.events[-1].reason == reason
+    assert fake.statuses[-1].status == Status.FAILED and fake.statuses[-1].reason == reason
+    assert (progress.status, progress.stage, progress.last_error) == (
+        Status.FAILED,
+        Stage.SKELETON,
+        reason,
+    )
+    assert fake.cleaned == []  # the climber saved this video
+
+
+async def test_no_gpu_worker_fails_with_clear_status(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    # The Java test server does not skip time for schedule-to-start timeouts, so use a short one.
+    params = analysis_input(task_queue, route_hold_map=detected_map(), gpu_schedule_to_start_s=2)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake, gpu=False):
+        handle = await _start(time_skipping_env, params)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert failed.value.cause.message == (
+        "no analysis server picked up the skeleton extraction step within 2 s; "
+        "please try again later"
+    )
+    assert fake.routing_keys[-1] == f"skeleton.failed.{params.analysis_id}"
+
+
+async def test_dead_worker_is_detected_by_heartbeat_timeout_and_retried(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline(skeleton_hangs_first_attempt=True)
+    params = analysis_input(task_queue, route_hold_map=detected_map())
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        result = await (await _start(time_skipping_env, params)).result()
+    assert result.status == Status.COMPLETED
+    assert fake.calls.count(names.EXTRACT_SKELETON) == 2
+
+
+async def test_cancel_signal_stops_and_cleans_up(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        handle = await _start(time_skipping_env, params)
+        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        await handle.signal(VideoAnalysisWorkflow.cancel, CancelInput("changed my mind"))
+        result = await handle.result()
+    assert result.status == Status.CANCELLED
+    assert names.EXTRACT_SKELETON not in fake.calls
+    assert fake.routing_keys[-1] == f"hold_validation.failed.{params.analysis_id}"
+    assert fake.events[-1].reason == "changed my mind"
+    assert fake.cleaned == [params.video_key]
+
+
+async def test_repeated_start_returns_the_running_analysis(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        first = await _start(time_skipping_env, params)
+        await _wait_for_status(first, Status.AWAITING_HOLD_VALIDATION)
+        second = await time_skipping_env.client.start_workflow(
+            VideoAnalysisWorkflow.run,
+            params,
+            id=names.analysis_workflow_id(params.analysis_id),
+            task_queue=params.cpu_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        assert second.result_run_id == first.result_run_id
+        await first.signal(VideoAnalysisWorkflow.cancel, CancelInput())
+        await first.result()
+    assert fake.calls.count(names.DETECT_HOLDS) == 1
