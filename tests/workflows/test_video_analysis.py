@@ -26,6 +26,7 @@ from schema.analysis import (
     ValidationTimeoutPolicy,
 )
 from schema.holds import Hold, HoldMap
+from tests.utils.histories import record_history
 from tests.utils.pipeline import FakePipeline, analysis_input, detected_map, pipeline_workers
 from workflows.video_analysis import VideoAnalysisWorkflow
 
@@ -83,6 +84,7 @@ async def test_happy_path_with_update_validation(
         assert accepted == corrected_map()
         result: AnalysisResult = await handle.result()
         final = await handle.query(VideoAnalysisWorkflow.status)
+        await record_history(handle, "happy_path_update_validation")
 
     assert result.status == Status.COMPLETED
     assert result.hold_count == 4
@@ -163,6 +165,7 @@ async def test_validation_by_signal_and_invalid_signal_surfaces_in_status(
         assert progress.last_error and "empty" in progress.last_error
         await handle.signal(VideoAnalysisWorkflow.submit_holds, ValidateHoldsInput(corrected_map()))
         result = await handle.result()
+        await record_history(handle, "signal_validation_after_invalid_signal")
     assert result.status == Status.COMPLETED
     assert result.hold_count == 4
 
@@ -176,6 +179,7 @@ async def test_deadline_proceeds_with_detected_map(
         handle = await _start(time_skipping_env, params)
         # Nobody validates: time skipping jumps over the 24 h deadline.
         result = await handle.result()
+        await record_history(handle, "deadline_proceeds_with_detected_map")
     assert result.status == Status.COMPLETED
     assert result.used_detected_holds_after_deadline
     assert fake.saved_routes[0].hold_map == detected_map()
@@ -231,6 +235,7 @@ async def test_bad_input_fails_at_once_with_clear_reason_and_event(
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
         progress = await handle.query(VideoAnalysisWorkflow.status)
+        await record_history(handle, "bad_input_failure")
     reason = "we could not read this video: the file is not a video"
     assert failed.value.cause.message == reason
     assert fake.calls.count(names.EXTRACT_SKELETON) == 1  # not retried
@@ -283,6 +288,7 @@ async def test_cancel_signal_stops_and_cleans_up(
         await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         await handle.signal(VideoAnalysisWorkflow.cancel, CancelInput("changed my mind"))
         result = await handle.result()
+        await record_history(handle, "cancel_while_awaiting_validation")
     assert result.status == Status.CANCELLED
     assert names.EXTRACT_SKELETON not in fake.calls
     assert fake.routing_keys[-1] == f"hold_validation.failed.{params.analysis_id}"

@@ -1,0 +1,40 @@
+"""Recorded histories of real runs replay against today's workflow code.
+
+A change that would break running analyses (reordered activities, a new timer without
+`workflow.patched`) fails here, with no server needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from tests.utils.histories import HISTORY_DIR
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+pytestmark = pytest.mark.replay
+
+HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
+
+
+def test_every_key_scenario_is_recorded() -> None:
+    names = {path.stem for path in HISTORIES}
+    assert {
+        "happy_path_update_validation",
+        "signal_validation_after_invalid_signal",
+        "deadline_proceeds_with_detected_map",
+        "bad_input_failure",
+        "cancel_while_awaiting_validation",
+    } <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await Replayer(workflows=[VideoAnalysisWorkflow]).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
