@@ -10,8 +10,9 @@ test: bootstrap  ## the whole suite against real Temporal, PostgreSQL, RabbitMQ 
 	$(VENV)/pytest
 
 demo: bootstrap  ## the embedded stack; a full analysis once the pipeline exists (see README)
-	@echo "make demo: the analysis pipeline is not implemented yet, so there is no analysis to"
-	@echo "run. Starting the embedded stack instead (Temporal dev server + Web UI, API)."
+	@echo "make demo: the vision engines and workers the analysis workflow needs are not built"
+	@echo "yet, so there is no full analysis to run. Starting the embedded stack instead"
+	@echo "(Temporal dev server + Web UI, API)."
 	$(VENV)/ascension dev
 
 dev: bootstrap  ## the embedded stack in the foreground

@@ -17,6 +17,8 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from schema.analysis import Status, Tier
+
 # JSONB on PostgreSQL (seed: result_json JSONB), plain JSON on the embedded SQLite default.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -36,19 +38,9 @@ def _varchar_enum(enum: type[StrEnum]) -> SAEnum:
     )
 
 
-class SubscriptionTier(StrEnum):
-    FREEMIUM = "freemium"
-    PREMIUM = "premium"
-    INFINITY = "infinity"
-
-
-class AnalysisStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    AWAITING_HOLD_VALIDATION = "awaiting_hold_validation"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+# One definition of each: the tables store the same values the workflow reports.
+SubscriptionTier = Tier
+AnalysisStatus = Status
 
 
 # --- users --------------------------------------------------------------------------------------
