@@ -317,3 +317,26 @@ async def test_repeated_start_returns_the_running_analysis(
         await first.signal(VideoAnalysisWorkflow.cancel, CancelInput())
         await first.result()
     assert fake.calls.count(names.DETECT_HOLDS) == 1
+
+
+async def test_support_finds_the_analysis_by_search_attributes(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue, route_hold_map=detected_map(), user_id="climber-42")
+    async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
+        handle = await _start(temporal_dev_env, params)
+        await handle.result()
+
+    # The query support staff type into the Web UI's search box.
+    query = (
+        f"AnalysisId = '{params.analysis_id}' AND UserId = 'climber-42' "
+        "AND AnalysisStatus = 'completed' AND AnalysisStage = 'analysis'"
+    )
+    found: list[str] = []
+    for _ in range(50):  # visibility is eventually consistent
+        found = [wf.id async for wf in temporal_dev_env.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [names.analysis_workflow_id(params.analysis_id)]
