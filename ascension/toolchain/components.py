@@ -83,10 +83,11 @@ def report_temporal_cli(settings: Settings) -> ComponentReport:
     if path:
         # `go install` builds report their own version as 0.0.0-DEV; the server and UI
         # versions they embed are what matters to a reader.
-        server = _run_version([str(path), "--version"], r"Server (\d+\.\d+\.\d+)")
-        ui = _run_version([str(path), "--version"], r"UI (\d+\.\d+\.\d+)")
+        embedded = _run_version(
+            [str(path), "--version"], r"(Server \d+\.\d+\.\d+, UI \d+\.\d+\.\d+)"
+        )
         cli = settings.temporal_cli_version if settings.temporal_cli_path is None else "custom"
-        version = f"{cli} (server {server}, UI {ui})"
+        version = f"{cli} ({embedded})"
         return ComponentReport(name, True, version, path, "started by `ascension dev` / tests")
     return ComponentReport(
         name,

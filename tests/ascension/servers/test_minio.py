@@ -33,12 +33,11 @@ async def test_object_round_trips(minio: Minio, s3: S3Target) -> None:
     stat = await minio.stat_object(s3.bucket, key)
     assert stat.size == len(data)
     assert stat.content_type == "video/mp4"
-    async with httpx.AsyncClient() as _:
-        response = await minio.get_object(s3.bucket, key)
-        try:
-            assert await response.read() == data
-        finally:
-            response.close()
+    response = await minio.get_object(s3.bucket, key)
+    try:
+        assert await response.read() == data
+    finally:
+        response.close()
 
 
 async def test_presigned_put_by_plain_http_then_presigned_get(minio: Minio, s3: S3Target) -> None:
