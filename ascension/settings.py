@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     bucket: str = "ascension-videos"
+    payload_bucket: str = Field(
+        default="ascension-temporal-payloads",
+        description="Where Temporal payloads over the threshold are kept instead of history.",
+    )
+    payload_threshold_bytes: int = Field(default=16 * 1024, ge=1024)
     minio_version: str = "v0.0.0-20260212201848-7aac2a2c5b7c"
     minio_path: Path | None = Field(default=None, description="Use this `minio` binary instead.")
 

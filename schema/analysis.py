@@ -118,6 +118,22 @@ class AnalysisProgress:
     #: Deadline for the validation, ISO 8601, while waiting.
     validation_deadline: str | None = None
     last_error: str | None = None
+    #: Work done in the running step (from its heartbeats), e.g. frames of the video.
+    step_done: int | None = None
+    step_total: int | None = None
+    #: Attempt of the running step; above 1 while Temporal retries it.
+    step_attempt: int | None = None
+
+
+@dataclass
+class StageProgress:
+    """Heartbeat details of a long GPU step: progress for the app, a checkpoint for retries."""
+
+    done: int
+    total: int
+    unit: str = "frames"
+    #: Chunks already stored in object storage; a retry resumes after them.
+    completed_chunks: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -213,6 +229,8 @@ class GhostResult:
 class SaveRouteHoldsInput:
     route_id: str
     hold_map: HoldMap
+    #: Owner, so a route the database does not know yet can be created with its map.
+    user_id: str | None = None
 
 
 @dataclass

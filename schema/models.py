@@ -94,11 +94,39 @@ class VideoPublic(VideoBase):
     uploaded_at: datetime
 
 
+# --- routes (what the workflow needs beyond the seed: validated hold maps for reuse) ------------
+class RouteBase(SQLModel):
+    name: str | None = Field(default=None, max_length=255)
+    #: Object key of the wall photo the holds were detected on.
+    photo_key: str | None = None
+
+
+class Route(RouteBase, table=True):
+    __tablename__ = "routes"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    #: The climber-validated `schema.holds.HoldMap` as JSON; None until validated once.
+    hold_map: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDocument))
+    hold_map_validated_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RoutePublic(RouteBase):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    hold_map_validated_at: datetime | None
+    created_at: datetime
+
+
 # --- analyses -----------------------------------------------------------------------------------
 class AnalysisBase(SQLModel):
     status: AnalysisStatus = Field(
         default=AnalysisStatus.PENDING, sa_type=_varchar_enum(AnalysisStatus), index=True
     )
+    #: The pipeline stage the status refers to (the stage that failed, for failures).
+    stage: str | None = Field(default=None, max_length=50)
+    #: Why the analysis failed or was cancelled, in words the climber understands.
+    failure_reason: str | None = None
     processing_time_ms: int | None = None
 
 
@@ -106,14 +134,18 @@ class Analysis(AnalysisBase, table=True):
     __tablename__ = "analyses"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     video_id: uuid.UUID = Field(foreign_key="videos.id", index=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    route_id: uuid.UUID | None = Field(default=None, foreign_key="routes.id", index=True)
     result_json: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDocument))
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
     completed_at: datetime | None = None
 
 
 class AnalysisPublic(AnalysisBase):
     id: uuid.UUID
     video_id: uuid.UUID
+    route_id: uuid.UUID | None
     created_at: datetime
     completed_at: datetime | None
 

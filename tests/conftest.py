@@ -189,3 +189,22 @@ async def time_skipping_env(settings: Settings) -> AsyncIterator[WorkflowEnviron
 def task_queue() -> str:
     """A fresh task queue per test, so workers of different tests never steal each other's tasks."""
     return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+# --- The whole stack, as a deployed process sees it -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack_settings(postgres_url: str, s3: S3Target, amqp_url: str) -> Settings:
+    """Settings of a deployed worker/API: PostgreSQL, MinIO and RabbitMQ of this run."""
+    return Settings(
+        database_url=postgres_url,
+        object_store="s3",
+        s3_endpoint=s3.endpoint,
+        s3_access_key=s3.access_key,
+        s3_secret_key=s3.secret_key,
+        s3_secure=s3.secure,
+        bucket=s3.bucket,
+        payload_bucket=f"{s3.bucket}-payloads",
+        amqp_url=amqp_url,
+    )

@@ -265,7 +265,8 @@ class VideoAnalysisWorkflow:
         assert self._accepted is not None
         await self._set_status(Status.PROCESSING, Stage.HOLD_VALIDATION)
         await self._cpu(
-            names.SAVE_ROUTE_HOLDS, SaveRouteHoldsInput(params.route_id, self._accepted)
+            names.SAVE_ROUTE_HOLDS,
+            SaveRouteHoldsInput(params.route_id, self._accepted, params.user_id),
         )
         return self._accepted, used_detected
 

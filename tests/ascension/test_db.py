@@ -37,6 +37,7 @@ async def test_rows_round_trip_through_postgres(engine: AsyncEngine) -> None:
     video = Video(user_id=user.id, storage_url="uploads/u/v.mp4", file_size_bytes=5_000_000_000)
     analysis = Analysis(
         video_id=video.id,
+        user_id=user.id,
         status=AnalysisStatus.COMPLETED,
         result_json={"version": 1, "holds": [{"id": "h1", "type": "jug"}]},
     )

@@ -12,12 +12,17 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+import numpy as np
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from ascension.storage import ObjectStore
+from engines.pose.timeline import SkeletonTimeline
 from schema import names
 from schema.analysis import (
     AdviceInput,
@@ -35,7 +40,9 @@ from schema.analysis import (
     RecordStatusInput,
     SaveRouteHoldsInput,
     SkeletonResult,
+    StageProgress,
     StartAnalysisInput,
+    Status,
     Tier,
 )
 from schema.holds import Hold, HoldMap
@@ -54,6 +61,33 @@ def detected_map() -> HoldMap:
     )
 
 
+def walking_timeline(frames: int, fps: float = 30.0) -> SkeletonTimeline:
+    """A full-size skeleton timeline (every landmark moving smoothly), as a long video produces."""
+    t = np.arange(frames) / fps
+    base = np.random.default_rng(7).uniform(0.2, 0.8, size=(33, 2))
+    xy = base[None] + 0.05 * np.sin(t[:, None, None] + np.arange(33)[None, :, None])
+    landmarks = np.concatenate(
+        [xy, np.zeros((frames, 33, 1)), np.full((frames, 33, 1), 0.9)], axis=2
+    )
+    return SkeletonTimeline(t, landmarks, np.zeros(frames), 1920, 1080, fps)
+
+
+def dense_hold_map(count: int = 200, outline_points: int = 24) -> HoldMap:
+    """A wall photo with many outlined holds: a payload too big to keep in workflow history."""
+    rng = np.random.default_rng(11)
+    holds = []
+    for index in range(count):
+        cx, cy = rng.uniform(0.05, 0.95, size=2)
+        angles = np.linspace(0, 2 * np.pi, outline_points, endpoint=False)
+        radius = rng.uniform(0.005, 0.02)
+        polygon = [
+            (round(float(cx + radius * np.cos(a)), 6), round(float(cy + radius * np.sin(a)), 6))
+            for a in angles
+        ]
+        holds.append(Hold(f"h{index + 1}", float(cx), float(cy), "crimp", polygon, "blue", 0.8))
+    return HoldMap(image_width=4032, image_height=3024, holds=holds)
+
+
 @dataclass
 class FakePipeline:
     """Records every call; class attributes configure failures."""
@@ -68,12 +102,19 @@ class FakePipeline:
     skeleton_bad_input: bool = False
     skeleton_hangs_first_attempt: bool = False
     skeleton_started: asyncio.Event = field(default_factory=asyncio.Event)
+    #: What hold detection finds.
+    hold_map: HoldMap = field(default_factory=lambda: detected_map())
+    #: Frames of the "video"; with `store` set, a skeleton timeline of that length is written.
+    frames: int = 300
+    store: ObjectStore | None = None
+    started_order: list[str] = field(default_factory=list)
+    skeleton_gate: asyncio.Event | None = None
 
     # --- GPU ---------------------------------------------------------------------------------
     @activity.defn(name=names.DETECT_HOLDS)
     async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
         self.calls.append(names.DETECT_HOLDS)
-        return DetectHoldsResult(detected_map())
+        return DetectHoldsResult(self.hold_map)
 
     @activity.defn(name=names.EXTRACT_SKELETON)
     async def extract_skeleton(self, params: ExtractSkeletonInput) -> SkeletonResult:
@@ -92,10 +133,19 @@ class FakePipeline:
         if self.skeleton_hangs_first_attempt and info.attempt == 1:
             # A worker that died: no heartbeats, never returns.
             await asyncio.sleep(3600)
-        for frame in range(0, 300, 100):
-            activity.heartbeat({"frames_done": frame, "frames_total": 300})
+        self.started_order.append(params.analysis_id)
+        if self.skeleton_gate is not None:
+            # Half the video done, then hold until the test has looked at the progress.
+            activity.heartbeat(StageProgress(self.frames // 2, self.frames))
+            await self.skeleton_gate.wait()
+        step = max(1, self.frames // 3)
+        for frame in range(0, self.frames, step):
+            activity.heartbeat(StageProgress(frame, self.frames))
             await asyncio.sleep(0)
-        return SkeletonResult(params.output_key, 300, 30.0, 10.0, 0.97)
+        if self.store is not None:
+            timeline = walking_timeline(self.frames)
+            await self.store.put_bytes(params.bucket, params.output_key, timeline.to_bytes())
+        return SkeletonResult(params.output_key, self.frames, 30.0, self.frames / 30.0, 0.97)
 
     @activity.defn(name=names.GENERATE_ADVICE)
     async def generate_advice(self, params: AdviceInput) -> AdviceResult:
@@ -164,6 +214,35 @@ def analysis_input(task_queue: str, **overrides: object) -> StartAnalysisInput:
     for key, value in overrides.items():
         setattr(params, key, value)
     return params
+
+
+async def wait_for_status(handle: WorkflowHandle, status: Status) -> None:
+    """Poll the `status` Query until the workflow reports ``status``."""
+    from workflows.video_analysis import VideoAnalysisWorkflow
+
+    progress = None
+    for _ in range(300):
+        try:
+            # Short RPC timeout: a query sent before the first workflow task completes can be
+            # held by the server; asking again is cheaper than waiting for it.
+            progress = await handle.query(
+                VideoAnalysisWorkflow.status, rpc_timeout=timedelta(seconds=2)
+            )
+        except RPCError:
+            progress = None
+        if progress is not None and progress.status == status:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"workflow never reached {status}; last {progress}")
+
+
+@asynccontextmanager
+async def gpu_worker(client: Client, task_queue: str, fake: FakePipeline, **options: object):
+    """Only the GPU side, for tests that run the production CPU worker."""
+    async with Worker(
+        client, task_queue=f"{task_queue}-gpu", activities=fake.gpu_activities(), **options
+    ) as worker:
+        yield worker
 
 
 @asynccontextmanager

@@ -8,13 +8,15 @@ client waits for one.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from ascension.progress import read_progress
 from schema import names
 from schema.analysis import (
     AnalysisResult,
@@ -27,8 +29,15 @@ from schema.analysis import (
 )
 from schema.holds import Hold, HoldMap
 from tests.utils.histories import record_history
-from tests.utils.pipeline import FakePipeline, analysis_input, detected_map, pipeline_workers
-from workflows.video_analysis import VideoAnalysisWorkflow
+from tests.utils.pipeline import (
+    FakePipeline,
+    analysis_input,
+    detected_map,
+    gpu_worker,
+    pipeline_workers,
+    wait_for_status,
+)
+from workflows.video_analysis import STAGE_PERCENT, VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -40,23 +49,6 @@ async def _start(env: WorkflowEnvironment, params) -> WorkflowHandle:
         id=names.analysis_workflow_id(params.analysis_id),
         task_queue=params.cpu_task_queue,
     )
-
-
-async def _wait_for_status(handle: WorkflowHandle, status: Status) -> None:
-    progress = None
-    for _ in range(300):
-        try:
-            # Short RPC timeout: a query sent before the first workflow task completes can be
-            # held by the server; asking again is cheaper than waiting for it.
-            progress = await handle.query(
-                VideoAnalysisWorkflow.status, rpc_timeout=timedelta(seconds=2)
-            )
-        except RPCError:
-            progress = None
-        if progress is not None and progress.status == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"workflow never reached {status}; last {progress}")
 
 
 def corrected_map() -> HoldMap:
@@ -73,7 +65,7 @@ async def test_happy_path_with_update_validation(
     params = analysis_input(task_queue)
     async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
         handle = await _start(temporal_dev_env, params)
-        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         progress = await handle.query(VideoAnalysisWorkflow.status)
         assert progress.holds_awaiting_validation == detected_map()
         assert progress.validation_deadline is not None
@@ -122,7 +114,7 @@ async def test_validator_rejects_bad_map_and_workflow_keeps_waiting(
     bad.holds.append(Hold("zz", 0.5, 0.5, "jug"))  # unknown id
     async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
         handle = await _start(temporal_dev_env, params)
-        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         with pytest.raises(WorkflowUpdateFailedError) as rejected:
             await handle.execute_update(
                 VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(bad)
@@ -156,7 +148,7 @@ async def test_validation_by_signal_and_invalid_signal_surfaces_in_status(
     params = analysis_input(task_queue)
     async with pipeline_workers(time_skipping_env.client, task_queue, fake):
         handle = await _start(time_skipping_env, params)
-        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         await handle.signal(
             VideoAnalysisWorkflow.submit_holds, ValidateHoldsInput(HoldMap(1920, 1080, []))
         )
@@ -285,7 +277,7 @@ async def test_cancel_signal_stops_and_cleans_up(
     params = analysis_input(task_queue)
     async with pipeline_workers(time_skipping_env.client, task_queue, fake):
         handle = await _start(time_skipping_env, params)
-        await _wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         await handle.signal(VideoAnalysisWorkflow.cancel, CancelInput("changed my mind"))
         result = await handle.result()
         await record_history(handle, "cancel_while_awaiting_validation")
@@ -305,7 +297,7 @@ async def test_repeated_start_returns_the_running_analysis(
     params = analysis_input(task_queue)
     async with pipeline_workers(time_skipping_env.client, task_queue, fake):
         first = await _start(time_skipping_env, params)
-        await _wait_for_status(first, Status.AWAITING_HOLD_VALIDATION)
+        await wait_for_status(first, Status.AWAITING_HOLD_VALIDATION)
         second = await time_skipping_env.client.start_workflow(
             VideoAnalysisWorkflow.run,
             params,
@@ -340,3 +332,70 @@ async def test_support_finds_the_analysis_by_search_attributes(
             break
         await asyncio.sleep(0.1)
     assert found == [names.analysis_workflow_id(params.analysis_id)]
+
+
+async def test_infinity_tier_is_served_first_on_a_busy_gpu_queue(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Analyses queue up while no GPU worker polls; the infinity one is picked first."""
+    client = temporal_dev_env.client
+    fake = FakePipeline()
+    freemium = [
+        analysis_input(task_queue, tier=Tier.FREEMIUM, route_hold_map=detected_map())
+        for _ in range(4)
+    ]
+    infinity = analysis_input(task_queue, tier=Tier.INFINITY, route_hold_map=detected_map())
+    async with pipeline_workers(client, task_queue, fake, gpu=False):
+        # The infinity analysis arrives last: ordering by arrival would serve it last.
+        handles = [await _start(temporal_dev_env, params) for params in [*freemium, infinity]]
+        await _wait_for_backlog(client, f"{task_queue}-gpu", len(handles))
+        # One slot: the GPU worker takes one task at a time, in the server's order.
+        async with gpu_worker(client, task_queue, fake, max_concurrent_activities=1):
+            for handle in handles:
+                await handle.result()
+    assert fake.started_order[0] == infinity.analysis_id
+    assert sorted(fake.started_order) == sorted(p.analysis_id for p in [*freemium, infinity])
+
+
+async def _wait_for_backlog(client: Client, task_queue: str, count: int) -> None:
+    """Until ``count`` activity tasks wait in the queue's backlog (matching has them all)."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        report_stats=True,
+    )
+    backlog = 0
+    for _ in range(200):
+        response = await client.workflow_service.describe_task_queue(request)
+        backlog = response.stats.approximate_backlog_count
+        if backlog >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"only {backlog} of {count} tasks reached the GPU queue")
+
+
+async def test_progress_moves_with_the_running_steps_heartbeats(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline(frames=300, skeleton_gate=asyncio.Event())
+    params = analysis_input(task_queue, route_hold_map=detected_map())
+    client = temporal_dev_env.client
+    async with pipeline_workers(client, task_queue, fake):
+        handle = await _start(temporal_dev_env, params)
+        await asyncio.wait_for(fake.skeleton_started.wait(), 30)
+        progress = None
+        for _ in range(100):
+            progress = await read_progress(handle, client.data_converter)
+            if progress.step_done is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert progress is not None and progress.stage is Stage.SKELETON
+        assert (progress.step_done, progress.step_total, progress.step_attempt) == (150, 300, 1)
+        # Halfway through skeleton extraction: halfway between its start and the next stage's.
+        start, end = STAGE_PERCENT[Stage.SKELETON], STAGE_PERCENT[Stage.ADVICE]
+        assert progress.percent == pytest.approx((start + end) / 2, abs=0.1)
+        fake.skeleton_gate.set()
+        await handle.result()
+        final = await read_progress(handle, client.data_converter)
+    assert (final.status, final.percent) == (Status.COMPLETED, 100.0)

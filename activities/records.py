@@ -1,0 +1,117 @@
+"""CPU activities that keep the application database in step with the workflow.
+
+Temporal holds the truth about a running analysis; these rows are the projection the API lists
+and the seed's consumers query. Each activity is idempotent (a retry rewrites the same values), so
+Temporal's at-least-once execution never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ascension.db import session_scope
+from schema import names
+from schema.analysis import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput, Status
+from schema.models import Analysis, AnalysisMetrics, Route
+
+#: Type of the error for an analysis or route id the database does not know: a broken start,
+#: not something a retry can fix.
+UNKNOWN_RECORD = "UnknownRecord"
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ApplicationError(
+            f"{what} id {value!r} is not a UUID", type=UNKNOWN_RECORD, non_retryable=True
+        ) from None
+
+
+class AnalysisRecords:
+    """Activities bound to one database engine (shared by all activity calls of a worker)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=names.RECORD_ANALYSIS_STATUS)
+    async def record_analysis_status(self, params: RecordStatusInput) -> None:
+        """Store the analysis status and stage (and the reason, for failures and cancels)."""
+        analysis_id = _uuid(params.analysis_id, "analysis")
+        async with session_scope(self._engine) as session:
+            analysis = await session.get(Analysis, analysis_id)
+            if analysis is None:
+                raise ApplicationError(
+                    f"analysis {params.analysis_id} does not exist",
+                    type=UNKNOWN_RECORD,
+                    non_retryable=True,
+                )
+            now = datetime.now(UTC)
+            analysis.status = params.status
+            analysis.stage = params.stage.value
+            analysis.failure_reason = params.reason
+            analysis.updated_at = now
+            if params.status in (Status.FAILED, Status.CANCELLED):
+                analysis.completed_at = now
+            session.add(analysis)
+            await session.commit()
+
+    @activity.defn(name=names.PERSIST_RESULTS)
+    async def persist_results(self, params: PersistResultsInput) -> None:
+        """Mark the analysis completed with its result summary and write its metrics row."""
+        analysis_id = _uuid(params.analysis_id, "analysis")
+        async with session_scope(self._engine) as session:
+            analysis = await session.get(Analysis, analysis_id)
+            if analysis is None:
+                raise ApplicationError(
+                    f"analysis {params.analysis_id} does not exist",
+                    type=UNKNOWN_RECORD,
+                    non_retryable=True,
+                )
+            now = datetime.now(UTC)
+            summary = dataclasses.asdict(params.result)
+            summary["status"] = Status.COMPLETED.value
+            analysis.status = Status.COMPLETED
+            analysis.stage = None
+            analysis.failure_reason = None
+            analysis.result_json = summary
+            analysis.processing_time_ms = params.processing_time_ms
+            analysis.completed_at = now
+            analysis.updated_at = now
+            session.add(analysis)
+            # One metrics row per analysis: a retried call updates it instead of adding another.
+            metrics = (
+                await session.exec(
+                    select(AnalysisMetrics).where(AnalysisMetrics.analysis_id == analysis_id)
+                )
+            ).first() or AnalysisMetrics(analysis_id=analysis_id)
+            for key, value in dataclasses.asdict(params.metrics).items():
+                setattr(metrics, key, value)
+            session.add(metrics)
+            await session.commit()
+
+    @activity.defn(name=names.SAVE_ROUTE_HOLDS)
+    async def save_route_holds(self, params: SaveRouteHoldsInput) -> None:
+        """Keep the validated hold map on the route, so later videos skip detection."""
+        route_id = _uuid(params.route_id, "route")
+        async with session_scope(self._engine) as session:
+            route = await session.get(Route, route_id)
+            if route is None:
+                if params.user_id is None:
+                    raise ApplicationError(
+                        f"route {params.route_id} does not exist",
+                        type=UNKNOWN_RECORD,
+                        non_retryable=True,
+                    )
+                route = Route(id=route_id, user_id=_uuid(params.user_id, "user"))
+            route.hold_map = dataclasses.asdict(params.hold_map)
+            route.hold_map_validated_at = datetime.now(UTC)
+            session.add(route)
+            await session.commit()

@@ -1,0 +1,26 @@
+"""Upload lifecycle: after an analysis the climber's video is deleted unless they saved it."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from ascension.storage import ObjectStore
+from schema import names
+from schema.analysis import CleanupUploadInput, CleanupUploadResult
+
+UPLOADS_PREFIX = "uploads/"
+
+
+class UploadCleanup:
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    @activity.defn(name=names.CLEANUP_UPLOAD)
+    async def cleanup_upload(self, params: CleanupUploadInput) -> CleanupUploadResult:
+        """Delete the uploaded video; saved videos (``saved/``) are never touched."""
+        if not params.video_key.startswith(UPLOADS_PREFIX):
+            activity.logger.info("not deleting %s: not an upload", params.video_key)
+            return CleanupUploadResult(deleted=False)
+        # Deleting a missing object is success: a retry after a lost reply must not fail.
+        deleted = await self._store.delete(params.bucket, params.video_key)
+        return CleanupUploadResult(deleted=deleted)

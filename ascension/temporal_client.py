@@ -1,0 +1,27 @@
+"""Connect to Temporal with the shared data converter; every client and worker comes here."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+
+from ascension.payloads import make_data_converter
+from ascension.settings import Settings
+from ascension.storage import ObjectStore
+
+
+def temporal_target(settings: Settings) -> str:
+    return settings.temporal_address or f"127.0.0.1:{settings.temporal_dev_port}"
+
+
+async def connect_temporal(
+    settings: Settings, store: ObjectStore, *, target: str | None = None
+) -> Client:
+    """A client whose payloads over the threshold go to ``settings.payload_bucket``."""
+    converter = make_data_converter(
+        store, settings.payload_bucket, threshold=settings.payload_threshold_bytes
+    )
+    return await Client.connect(
+        target or temporal_target(settings),
+        namespace=settings.temporal_namespace,
+        data_converter=converter,
+    )

@@ -1,0 +1,32 @@
+"""`ascension worker cpu`: run the CPU worker until SIGINT/SIGTERM, then drain and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from ascension.settings import Settings
+from ascension.temporal_client import connect_temporal, temporal_target
+from worker_cpu.worker import build_cpu_worker, open_cpu_resources
+
+log = logging.getLogger(__name__)
+
+
+async def run_cpu_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    stop = stop or _stop_on_signals()
+    async with open_cpu_resources(settings, create_tables=settings.database_url is None) as res:
+        client = await connect_temporal(settings, res.store)
+        worker = build_cpu_worker(client, res, task_queue=settings.cpu_task_queue)
+        log.info("CPU worker polling %s on %s", settings.cpu_task_queue, temporal_target(settings))
+        async with worker:
+            await stop.wait()
+        log.info("CPU worker stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

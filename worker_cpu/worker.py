@@ -1,0 +1,81 @@
+"""The CPU worker: the VideoAnalysisWorkflow and the bookkeeping activities around it.
+
+It holds the workflow (orchestration is cheap and scales with analyses, not with GPUs) and the
+activities that talk to PostgreSQL, object storage and RabbitMQ. Vision work lives on the GPU queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from activities.records import AnalysisRecords
+from activities.uploads import UploadCleanup
+from ascension.db import create_schema, make_engine
+from ascension.events import EventPublisher
+from ascension.settings import Settings
+from ascension.storage import ObjectStore, make_object_store
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+#: Threads for blocking activities (pika publishes); events are small and confirms are quick.
+BLOCKING_ACTIVITY_THREADS = 8
+
+
+@dataclass
+class CpuResources:
+    """Connections the CPU activities share; opened once per worker process."""
+
+    engine: AsyncEngine
+    store: ObjectStore
+    publisher: EventPublisher | None
+
+
+@contextlib.asynccontextmanager
+async def open_cpu_resources(
+    settings: Settings, *, create_tables: bool = False
+) -> AsyncIterator[CpuResources]:
+    engine = make_engine(settings.effective_database_url)
+    if create_tables:
+        await create_schema(engine)
+    store = make_object_store(settings)
+    publisher = EventPublisher(settings.amqp_url) if settings.amqp_url else None
+    try:
+        yield CpuResources(engine, store, publisher)
+    finally:
+        if publisher is not None:
+            publisher.close()
+        await store.close()
+        await engine.dispose()
+
+
+def cpu_activities(resources: CpuResources) -> list[Any]:
+    records = AnalysisRecords(resources.engine)
+    return [
+        records.record_analysis_status,
+        records.persist_results,
+        records.save_route_holds,
+        UploadCleanup(resources.store).cleanup_upload,
+        EventActivities(resources.publisher).publish_event,
+    ]
+
+
+def build_cpu_worker(
+    client: Client, resources: CpuResources, *, task_queue: str, **options: Any
+) -> Worker:
+    """The worker for ``task_queue``; ``options`` pass through to `Worker` (tuning, tests)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[VideoAnalysisWorkflow],
+        activities=cpu_activities(resources),
+        activity_executor=ThreadPoolExecutor(BLOCKING_ACTIVITY_THREADS),
+        **options,
+    )
