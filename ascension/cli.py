@@ -75,6 +75,35 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a Temporal worker until SIGINT/SIGTERM."""
+    settings = get_settings()
+    if args.kind == "cpu":
+        from worker_cpu.main import run_cpu_worker
+
+        asyncio.run(run_cpu_worker(settings))
+    else:
+        from worker_gpu.main import run_gpu_worker
+
+        asyncio.run(run_gpu_worker(settings))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run one benchmark; print its table and, with --json, one JSON object last."""
+    settings = get_settings()
+    if args.bench == "orchestration":
+        from ascension.bench.orchestration import bench_orchestration
+
+        report = asyncio.run(
+            bench_orchestration(settings, analyses=args.analyses, concurrency=args.concurrency)
+        )
+    else:  # pragma: no cover - argparse restricts the choices
+        raise SystemExit(f"unknown bench {args.bench}")
+    report.print(as_json=args.json, console=console)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ascension", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -85,10 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--no-api", action="store_true", help="do not serve the API")
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--reload", action="store_true")
+    worker = sub.add_parser("worker", help="run a Temporal worker (cpu: workflows + bookkeeping)")
+    worker.add_argument("kind", choices=["cpu", "gpu"])
+    bench = sub.add_parser("bench", help="measure and print figures (see --json)")
+    benches = bench.add_subparsers(dest="bench", required=True)
+    orchestration = benches.add_parser(
+        "orchestration", help="workflow wall time and overhead with negligible activities"
+    )
+    orchestration.add_argument("--analyses", type=int, default=50)
+    orchestration.add_argument("--concurrency", type=int, default=1)
+    for each in (orchestration,):
+        each.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
 
-COMMANDS = {"doctor": cmd_doctor, "bootstrap": cmd_bootstrap, "dev": cmd_dev, "api": cmd_api}
+COMMANDS = {
+    "doctor": cmd_doctor,
+    "bootstrap": cmd_bootstrap,
+    "dev": cmd_dev,
+    "api": cmd_api,
+    "worker": cmd_worker,
+    "bench": cmd_bench,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,202 @@
+"""`ascension bench orchestration`: what Temporal orchestration costs an analysis.
+
+On a fresh in-memory dev server, N analyses of a known route (its validated hold map is reused,
+so the pipeline is skeleton → advice → ghost → persist → events → cleanup) run with activities
+that do negligible work. Per analysis: wall time from start to result at the client, the time
+spent inside activities (from history: started → completed), and the orchestration overhead
+(wall - activity time). The same-run baseline is a bare workflow that runs the same number of
+no-op activities one after another: the floor any Temporal workflow pays on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from ascension.bench import negligible
+from ascension.bench.report import BenchReport, ms, summary
+from ascension.servers.temporal import start_dev_server
+from ascension.settings import Settings
+from schema import names
+from schema.analysis import AnalysisResult, StartAnalysisInput, Tier
+from schema.holds import Hold, HoldMap
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+GOAL_P50_MS = 150.0
+GOAL_OVERHEAD_PCT_OF_REAL = 3.0
+
+
+@dataclass
+class RunTiming:
+    wall_s: float
+    activity_s: float
+    activities: int
+
+    @property
+    def overhead_s(self) -> float:
+        return max(0.0, self.wall_s - self.activity_s)
+
+
+async def activity_time(handle: WorkflowHandle) -> tuple[float, int]:
+    """Sum of (completed - started) over the run's activities, and how many ran."""
+    started: dict[int, float] = {}
+    total, count = 0.0, 0
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started[event.event_id] = event.event_time.ToDatetime().timestamp()
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            attrs = event.activity_task_completed_event_attributes
+            begin = started.get(attrs.started_event_id)
+            if begin is not None:
+                total += event.event_time.ToDatetime().timestamp() - begin
+                count += 1
+    return total, count
+
+
+def _analysis(queue: str) -> StartAnalysisInput:
+    analysis_id = uuid.uuid4().hex
+    return StartAnalysisInput(
+        analysis_id=analysis_id,
+        user_id="bench",
+        video_id=analysis_id,
+        video_key=names.upload_key("bench", analysis_id),
+        route_id="bench-route",
+        bucket="bench",
+        tier=Tier.PREMIUM,
+        route_hold_map=HoldMap(1920, 1080, [Hold("h1", 0.5, 0.5, "jug")]),
+        gpu_task_queue=f"{queue}-gpu",
+        cpu_task_queue=f"{queue}-cpu",
+    )
+
+
+async def _timed_analysis(client: Client, queue: str) -> RunTiming:
+    params = _analysis(queue)
+    begin = time.perf_counter()
+    handle = await client.start_workflow(
+        VideoAnalysisWorkflow.run,
+        params,
+        id=names.analysis_workflow_id(params.analysis_id),
+        task_queue=params.cpu_task_queue,
+    )
+    result: AnalysisResult = await handle.result()
+    wall = time.perf_counter() - begin
+    assert result.status.value == "completed", result
+    spent, count = await activity_time(handle)
+    return RunTiming(wall, spent, count)
+
+
+async def _timed_baseline(client: Client, queue: str, count: int) -> RunTiming:
+    begin = time.perf_counter()
+    handle = await client.start_workflow(
+        negligible.SequentialActivitiesWorkflow.run,
+        count,
+        id=f"bench-baseline-{uuid.uuid4().hex}",
+        task_queue=f"{queue}-cpu",
+    )
+    await handle.result()
+    wall = time.perf_counter() - begin
+    spent, ran = await activity_time(handle)
+    return RunTiming(wall, spent, ran)
+
+
+async def _run_many(make, count: int, concurrency: int) -> list[RunTiming]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> RunTiming:
+        async with gate:
+            return await make()
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def bench_orchestration(
+    settings: Settings, *, analyses: int, concurrency: int, warmup: int = 3
+) -> BenchReport:
+    env = await start_dev_server(settings)
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        client = env.client
+        async with (
+            Worker(
+                client,
+                task_queue=f"{queue}-cpu",
+                workflows=[VideoAnalysisWorkflow, negligible.SequentialActivitiesWorkflow],
+                activities=[*negligible.CPU_ACTIVITIES, negligible.noop],
+            ),
+            Worker(client, task_queue=f"{queue}-gpu", activities=negligible.GPU_ACTIVITIES),
+        ):
+            for _ in range(warmup):  # first runs pay for worker and sandbox start-up
+                await _timed_analysis(client, queue)
+            steps = (await _timed_analysis(client, queue)).activities
+            runs = await _run_many(lambda: _timed_analysis(client, queue), analyses, concurrency)
+            base = await _run_many(
+                lambda: _timed_baseline(client, queue, steps), analyses, concurrency
+            )
+    finally:
+        await env.shutdown()
+    return _report(runs, base, steps, concurrency)
+
+
+def _report(
+    runs: list[RunTiming], base: list[RunTiming], steps: int, concurrency: int
+) -> BenchReport:
+    wall = summary([r.wall_s for r in runs])
+    overhead = summary([r.overhead_s for r in runs])
+    base_wall = summary([b.wall_s for b in base])
+    base_overhead = summary([b.overhead_s for b in base])
+    report = BenchReport(
+        name="orchestration",
+        title=(
+            f"Orchestration: {len(runs)} analyses ({steps} activities each, negligible work), "
+            f"concurrency {concurrency}"
+        ),
+        columns=["figure", "p50 ms", "p95 ms", "p99 ms", "baseline p50 ms", "ratio p50"],
+    )
+    for label, ours, floor in (
+        ("workflow wall time", wall, base_wall),
+        ("orchestration overhead", overhead, base_overhead),
+    ):
+        report.rows.append(
+            [
+                label,
+                ms(ours["p50"]),
+                ms(ours["p95"]),
+                ms(ours["p99"]),
+                ms(floor["p50"]),
+                f"{ours['p50'] / floor['p50']:.2f}",
+            ]
+        )
+    per_step = wall["p50"] / steps
+    report.rows.append(["per activity step (p50)", ms(per_step), "", "", "", ""])
+    report.figures = {
+        "analyses": len(runs),
+        "concurrency": concurrency,
+        "activities_per_analysis": steps,
+        "wall_ms": {k: v * 1000 if k != "n" else v for k, v in wall.items()},
+        "overhead_ms": {k: v * 1000 if k != "n" else v for k, v in overhead.items()},
+    }
+    report.baselines = {
+        "sequential_noop_workflow_wall_ms": {
+            k: v * 1000 if k != "n" else v for k, v in base_wall.items()
+        }
+    }
+    report.ratios = {
+        "wall_p50_vs_baseline": wall["p50"] / base_wall["p50"],
+        "wall_p95_vs_baseline": wall["p95"] / base_wall["p95"],
+    }
+    report.goals = {
+        "wall_p50_ms": GOAL_P50_MS,
+        "wall_p50_met": wall["p50"] * 1000 <= GOAL_P50_MS,
+        "overhead_pct_of_real_analysis": GOAL_OVERHEAD_PCT_OF_REAL,
+    }
+    report.notes.append(
+        "baseline: a bare workflow running the same number of no-op activities in sequence "
+        "on the same server and workers, in this run"
+    )
+    return report

@@ -1,0 +1,133 @@
+"""What every advice rule reads, computed once: the inputs plus shared masks and positions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engines.advice.model import AdviceItem, Severity
+from engines.biomech import Biomechanics
+from engines.contacts import LIMBS, ContactTrack, Move
+from engines.limbs import Limb
+from engines.pose.timeline import Landmark, SkeletonTimeline
+from schema.analysis import Morphology
+from schema.holds import HoldMap
+
+__all__ = ["LIMBS", "AdviceContext", "runs"]
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` frame ranges where ``mask`` ``(T,)`` is True, stop exclusive."""
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    starts, stops = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+    return list(zip(starts, stops, strict=True))
+
+
+@dataclass
+class AdviceContext:
+    """Inputs of the advice rules and what several of them derive.
+
+    Attributes:
+        in_move: ``(T,)`` bool, some limb is between holds (inside a move's frame range).
+        hips_cm: ``(T, 2)`` hip-joint midpoint in cm, y up (x, y like the limb points).
+        cog_cm: ``(T, 2)`` centre of gravity in cm, y up.
+        limb_cm: ``(T, 4, 2)`` contact point of each limb in cm, y up.
+        hold_cm: hold id → centre in cm, y up.
+    """
+
+    timeline: SkeletonTimeline
+    track: ContactTrack
+    moves: Sequence[Move]
+    biomech: Biomechanics
+    hold_map: HoldMap
+    morphology: Morphology
+    in_move: np.ndarray = field(init=False)
+    hips_cm: np.ndarray = field(init=False)
+    cog_cm: np.ndarray = field(init=False)
+    limb_cm: np.ndarray = field(init=False)
+    hold_cm: dict[str, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        frames = len(self.timeline)
+        if len(self.track) != frames or self.biomech.timestamps_s.shape != (frames,):
+            raise ValueError("timeline, contact track and biomechanics differ in frame count")
+        self.in_move = np.zeros(frames, dtype=bool)
+        for move in self.moves:
+            self.in_move[move.start_frame : move.end_frame] = True
+        # cm with y up: flip the image's downward y so "higher" reads as larger.
+        frame = np.array([self.timeline.frame_width, self.timeline.frame_height], np.float64)
+        to_cm = frame / self.biomech.scale.px_per_cm * np.array([1.0, -1.0])
+        hips = self.timeline.landmarks[:, [Landmark.LEFT_HIP, Landmark.RIGHT_HIP], :2]
+        self.hips_cm = hips.mean(axis=1).astype(np.float64) * to_cm
+        self.hips_cm[~self.timeline.has_pose] = np.nan
+        self.cog_cm = self.biomech.cog * to_cm
+        self.limb_cm = self.track.points.astype(np.float64) * to_cm
+        self.hold_cm = {h.id: np.array([h.x, h.y]) * to_cm for h in self.hold_map.holds}
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.timeline.timestamps_s
+
+    @property
+    def height_cm(self) -> float:
+        return self.biomech.scale.height_cm
+
+    @property
+    def arm_span_cm(self) -> float:
+        return self.biomech.scale.arm_span_cm
+
+    def seconds(self, start: int, stop: int) -> float:
+        """Duration of frames ``[start, stop)``: up to the first frame after them."""
+        times = self.times
+        end = times[stop] if stop < len(times) else times[-1] + self._step()
+        return float(end - times[start])
+
+    def time_range(self, start: int, stop: int) -> tuple[float, float]:
+        return float(self.times[start]), float(self.times[start]) + self.seconds(start, stop)
+
+    def move_at(self, frame: int) -> Move | None:
+        """The move in progress at ``frame`` (the earliest started), if any."""
+        for move in self.moves:
+            if move.start_frame <= frame < move.end_frame:
+                return move
+        return None
+
+    def holds_of(self, limbs: Sequence[Limb], start: int, stop: int) -> tuple[str, ...]:
+        """Distinct holds ``limbs`` were on during frames ``[start, stop)``, in hold-map order."""
+        columns = [LIMBS.index(limb) for limb in limbs]
+        held = np.unique(self.track.holds[start:stop, columns])
+        return tuple(self.track.hold_ids[i] for i in held if i >= 0)
+
+    def item(
+        self,
+        rule_id: str,
+        *,
+        severity: Severity,
+        time_range: tuple[float, float],
+        message_en: str,
+        evidence: dict[str, float],
+        move_index: int | None = None,
+        limbs: Sequence[Limb] = (),
+        holds: Sequence[str | None] = (),
+    ) -> AdviceItem:
+        """An `AdviceItem` of ``rule_id`` with its message key and figures rounded for reading."""
+        return AdviceItem(
+            rule_id=rule_id,
+            move_index=move_index,
+            start_s=time_range[0],
+            end_s=time_range[1],
+            limbs=tuple(limb.value for limb in limbs),
+            holds=tuple(dict.fromkeys(h for h in holds if h is not None)),
+            severity=severity,
+            message_key=f"advice.{rule_id}",
+            message_en=message_en,
+            # A figure the climb could not provide (NaN) is left out rather than failing the
+            # whole analysis over one piece of evidence.
+            evidence={name: float(value) for name, value in evidence.items() if np.isfinite(value)},
+        )
+
+    def _step(self) -> float:
+        times = self.times
+        return float(np.median(np.diff(times))) if len(times) > 1 else 0.0

@@ -1,0 +1,220 @@
+"""Posture rules: arms, hips and balance."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+from engines.advice.context import LIMBS, AdviceContext, runs
+from engines.advice.model import AdviceItem, Severity, rule
+from engines.limbs import Limb
+from engines.pose.timeline import Landmark
+
+#: A rest is a still spell (no limb between holds) with hands and feet on holds, at least this long.
+REST_MIN_S: Final = 2.0
+#: On-screen elbow angle below which a resting arm counts as bent (straight reads ~170-180°).
+BENT_ELBOW_DEG: Final = 145.0
+#: ... and below which it is badly bent: the biceps hold most of the body.
+VERY_BENT_ELBOW_DEG: Final = 110.0
+#: Share of the rest a hand must spend on its hold for its arm to be judged.
+REST_GRIP_SHARE: Final = 0.8
+
+#: Hip-to-wall proxy, as a fraction of stature, above which hips count as far from the wall
+#: (~26 cm at 175 cm) ...
+HIP_FAR_FRACTION: Final = 0.15
+#: ... and very far (~44 cm at 175 cm): arms carry most of the weight.
+HIP_VERY_FAR_FRACTION: Final = 0.25
+
+#: Barn-door moment (CoG's horizontal distance outside the contacts, BW·cm) as a fraction of
+#: stature that the grips must resist by twisting (~9 cm at 175 cm) ...
+BARN_DOOR_FRACTION: Final = 0.05
+#: ... and that few climbers hold for long (~17.5 cm).
+BARN_DOOR_CRITICAL_FRACTION: Final = 0.10
+#: ... for at least this long (shorter is a swing through).
+BARN_DOOR_MIN_S: Final = 0.3
+
+#: Hand-to-hand span over arm span beyond which a move is a stretch (palm centres: a full
+#: wingspan is ~0.87 of arm span) ...
+COMFORT_SPAN_FRACTION: Final = 0.75
+#: ... and a near-maximal, shoulder-loading one.
+MAX_SPAN_FRACTION: Final = 0.85
+
+_HANDS = (Limb.LEFT_HAND, Limb.RIGHT_HAND)
+_ELBOWS = ("left_elbow", "right_elbow")
+_SHOULDERS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+
+
+@rule("bent_arms_rest")
+def bent_arms_rest(ctx: AdviceContext) -> list[AdviceItem]:
+    """Resting on bent arms: hanging on straight arms lets the skeleton, not the biceps, hold on.
+
+    Triggers per rest (`REST_MIN_S`) for each hand above its shoulder on a hold whose median
+    elbow angle is below `BENT_ELBOW_DEG`; critical below `VERY_BENT_ELBOW_DEG`.
+    """
+    contact = ctx.biomech.contact
+    resting = ctx.timeline.has_pose & ~ctx.in_move & contact[:, :2].any(1) & contact[:, 2:].any(1)
+    # Shoulder heights in cm, y up like `AdviceContext.limb_cm`.
+    shoulder_y = -ctx.timeline.landmarks[:, list(_SHOULDERS), 1].astype(np.float64) * (
+        ctx.timeline.frame_height / ctx.biomech.scale.px_per_cm
+    )
+    items = []
+    for start, stop in runs(resting):
+        if ctx.seconds(start, stop) < REST_MIN_S:
+            continue
+        bent: list[Limb] = []
+        angles: dict[str, float] = {}
+        for column, hand in enumerate(_HANDS):
+            gripping = contact[start:stop, column]
+            if gripping.mean() < REST_GRIP_SHARE:
+                continue
+            # Only a hand above its shoulder can hang on a straight arm.
+            rise = ctx.limb_cm[start:stop, column, 1] - shoulder_y[start:stop, column]
+            if not np.nanmedian(rise[gripping]) > 0:
+                continue
+            angle = float(np.nanmedian(ctx.biomech.angle(_ELBOWS[column])[start:stop][gripping]))
+            if angle < BENT_ELBOW_DEG:
+                bent.append(hand)
+                angles[f"{_ELBOWS[column]}_deg"] = angle
+        if not bent:
+            continue
+        moment = ctx.biomech.elbow_moment[start:stop, [LIMBS.index(h) for h in bent]]
+        worst = min(angles.values())
+        severity: Severity = "critical" if worst < VERY_BENT_ELBOW_DEG else "warning"
+        rest_s = ctx.seconds(start, stop)
+        items.append(
+            ctx.item(
+                "bent_arms_rest",
+                severity=severity,
+                time_range=ctx.time_range(start, stop),
+                limbs=bent,
+                holds=ctx.holds_of(bent, start, stop),
+                message_en=(
+                    f"You rested {rest_s:.1f} s with your arms bent ({worst:.0f}°). "
+                    "Straighten your arms and hang from your skeleton to recover."
+                ),
+                evidence={
+                    "rest_s": rest_s,
+                    **angles,
+                    "elbow_moment_bw_cm": float(np.nanmean(moment)),
+                    "threshold_deg": BENT_ELBOW_DEG,
+                },
+            )
+        )
+    return items
+
+
+@rule("hips_far_from_wall")
+def hips_far_from_wall(ctx: AdviceContext) -> list[AdviceItem]:
+    """Hips far from the wall during a move: the arms pull to hold the body in.
+
+    Triggers per move whose median hip-to-wall proxy exceeds `HIP_FAR_FRACTION` of stature;
+    critical beyond `HIP_VERY_FAR_FRACTION`.
+    """
+    far, very_far = HIP_FAR_FRACTION * ctx.height_cm, HIP_VERY_FAR_FRACTION * ctx.height_cm
+    items = []
+    for move, figures in zip(ctx.moves, ctx.biomech.moves, strict=True):
+        depth = figures.hip_wall_cm
+        if not depth > far:
+            continue
+        items.append(
+            ctx.item(
+                "hips_far_from_wall",
+                severity="critical" if depth > very_far else "warning",
+                time_range=(move.start_s, move.end_s),
+                move_index=move.index,
+                limbs=[move.limb],
+                holds=[move.from_hold, move.to_hold],
+                message_en=(
+                    f"Move {move.index + 1}: your hips were about {depth:.0f} cm off the wall. "
+                    "Bring them in so your feet take the weight."
+                ),
+                evidence={
+                    "hip_wall_cm": depth,
+                    "threshold_cm": far,
+                    "hand_force_bw": figures.hand_force_bw,
+                },
+            )
+        )
+    return items
+
+
+@rule("barn_door")
+def barn_door(ctx: AdviceContext) -> list[AdviceItem]:
+    """Barn-door risk: the centre of gravity hangs outside the holds, so the body wants to swing.
+
+    Triggers when, with two or more limbs on holds, the unbalanced moment exceeds
+    `BARN_DOOR_FRACTION` of stature for `BARN_DOOR_MIN_S`; critical beyond
+    `BARN_DOOR_CRITICAL_FRACTION`.
+    """
+    contact = ctx.biomech.contact
+    moment = np.nan_to_num(ctx.biomech.unbalanced_cm)
+    swinging = (contact.sum(axis=1) >= 2) & (moment > BARN_DOOR_FRACTION * ctx.height_cm)
+    items = []
+    for start, stop in runs(swinging):
+        if ctx.seconds(start, stop) < BARN_DOOR_MIN_S:
+            continue
+        worst = float(moment[start:stop].max())
+        limbs = [limb for c, limb in enumerate(LIMBS) if contact[start:stop, c].any()]
+        move = ctx.move_at(start)
+        held_x = ctx.limb_cm[start, contact[start], 0]
+        side = "right" if ctx.cog_cm[start, 0] > held_x.max() else "left"
+        items.append(
+            ctx.item(
+                "barn_door",
+                severity="critical"
+                if worst > BARN_DOOR_CRITICAL_FRACTION * ctx.height_cm
+                else "warning",
+                time_range=ctx.time_range(start, stop),
+                move_index=move.index if move else None,
+                limbs=limbs,
+                holds=ctx.holds_of(limbs, start, stop),
+                message_en=(
+                    f"Your weight hung {worst:.0f} cm to the {side} of your holds: a barn-door "
+                    "swing. Flag a leg or move your hips over your holds to stay balanced."
+                ),
+                evidence={
+                    "unbalanced_bw_cm": worst,
+                    "duration_s": ctx.seconds(start, stop),
+                    "threshold_bw_cm": BARN_DOOR_FRACTION * ctx.height_cm,
+                },
+            )
+        )
+    return items
+
+
+@rule("overreach")
+def overreach(ctx: AdviceContext) -> list[AdviceItem]:
+    """Reach beyond a comfortable span: a hand landing far from the other hand.
+
+    Triggers per hand move whose hand-to-hand span exceeds `COMFORT_SPAN_FRACTION` of the arm
+    span; critical beyond `MAX_SPAN_FRACTION`.
+    """
+    items = []
+    for move, figures in zip(ctx.moves, ctx.biomech.moves, strict=True):
+        span = figures.hand_span_cm
+        if not move.limb.is_hand or not span > COMFORT_SPAN_FRACTION * ctx.arm_span_cm:
+            continue
+        ratio = span / ctx.arm_span_cm
+        items.append(
+            ctx.item(
+                "overreach",
+                severity="critical" if ratio > MAX_SPAN_FRACTION else "warning",
+                time_range=(move.start_s, move.end_s),
+                move_index=move.index,
+                limbs=[move.limb],
+                holds=[move.from_hold, move.to_hold],
+                message_en=(
+                    f"Move {move.index + 1}: your hands ended {span:.0f} cm apart, "
+                    f"{ratio:.0%} of your arm span. Step your feet up or across first to "
+                    "shorten the reach."
+                ),
+                evidence={
+                    "hand_span_cm": span,
+                    "arm_span_cm": ctx.arm_span_cm,
+                    "span_ratio": ratio,
+                    "threshold_ratio": COMFORT_SPAN_FRACTION,
+                },
+            )
+        )
+    return items

@@ -1,0 +1,208 @@
+"""Each advice rule on a constructed climb that triggers it and on one that does not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from engines.advice.rules_flow import HESITATION_S
+from engines.advice.rules_posture import BENT_ELBOW_DEG, COMFORT_SPAN_FRACTION
+from engines.pose import SkeletonTimeline
+from tests.engines.advice.scenarios import (
+    MORPHOLOGY,
+    analysed,
+    feet_off,
+    flag_traverse,
+    hand_move,
+    hesitating_move,
+    one_sided,
+    regripping,
+    resting,
+    span_move,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def test_bent_arms_while_resting_triggers() -> None:
+    result = analysed(resting(elbow_deg=90.0, seconds=3.0))
+
+    [item] = result.of("bent_arms_rest")
+    assert item.severity == "critical"
+    assert item.move_index is None
+    assert item.limbs == ("left_hand", "right_hand")
+    assert item.holds == ("a", "b")
+    assert item.evidence["left_elbow_deg"] == pytest.approx(90.0, abs=1.0)
+    assert item.evidence["rest_s"] == pytest.approx(3.0, abs=0.1)
+    assert (item.start_s, item.end_s) == pytest.approx((0.0, 3.03), abs=0.05)
+
+
+def test_bent_arms_rule_spares_straight_arms_and_short_pauses() -> None:
+    straight = analysed(resting(elbow_deg=170.0, seconds=3.0))
+    short = analysed(resting(elbow_deg=90.0, seconds=1.5))
+
+    assert straight.of("bent_arms_rest") == []
+    assert short.of("bent_arms_rest") == []
+    # Mildly bent is a warning, not critical.
+    [mild] = analysed(resting(elbow_deg=BENT_ELBOW_DEG - 15.0)).of("bent_arms_rest")
+    assert mild.severity == "warning"
+
+
+def test_hips_far_from_the_wall_triggers_on_the_move() -> None:
+    result = analysed(hand_move(hip_depth=65.0, shoulder_depth=35.0))
+
+    [item] = result.of("hips_far_from_wall")
+    assert item.move_index == 0
+    assert item.limbs == ("right_hand",)
+    assert item.holds == ("b", "d")
+    assert item.evidence["hip_wall_cm"] > item.evidence["threshold_cm"]
+    assert item.message_en.startswith("Move 1:")
+
+
+def test_hips_close_to_the_wall_do_not_trigger() -> None:
+    assert analysed(hand_move()).of("hips_far_from_wall") == []
+
+
+def test_feet_cutting_loose_mid_climb_triggers() -> None:
+    result = analysed(feet_off(both=True))
+
+    [item] = result.of("feet_cut")
+    assert item.limbs == ("left_foot", "right_foot")
+    assert item.holds == ("f1", "f2")
+    assert item.evidence["duration_s"] == pytest.approx(1.2, abs=0.3)
+    assert item.evidence["hand_force_bw"] == pytest.approx(1.0, abs=1e-6)
+    assert 1.0 <= item.start_s <= 1.2
+
+
+def test_moving_one_foot_at_a_time_is_no_cut() -> None:
+    assert analysed(feet_off(both=False)).of("feet_cut") == []
+
+
+def test_repeated_regrips_trigger() -> None:
+    result = analysed(regripping(times=3))
+
+    [item] = result.of("regrip")
+    assert item.limbs == ("right_hand",)
+    assert item.holds == ("b",)
+    assert item.evidence["regrips"] == 3.0
+    assert item.severity == "info"
+    assert item.start_s == pytest.approx(1.0, abs=0.15)
+
+
+def test_a_single_regrip_is_not_worth_saying() -> None:
+    assert analysed(regripping(times=1)).of("regrip") == []
+
+
+def test_many_regrips_are_a_warning() -> None:
+    [item] = analysed(regripping(times=4)).of("regrip")
+
+    assert item.severity == "warning"
+
+
+def test_long_hover_mid_move_triggers() -> None:
+    result = analysed(hesitating_move(hover_s=2.0))
+
+    [item] = result.of("long_hesitation")
+    assert item.move_index == 0
+    assert item.severity == "warning"
+    assert item.evidence["hesitation_s"] == pytest.approx(2.0, abs=0.25)
+    assert item.holds == ("b", "d")
+
+
+def test_a_brief_hover_is_no_hesitation() -> None:
+    result = analysed(hesitating_move(hover_s=HESITATION_S / 3))
+
+    assert result.of("long_hesitation") == []
+    [critical] = analysed(hesitating_move(hover_s=3.0)).of("long_hesitation")
+    assert critical.severity == "critical"
+
+
+def test_flagging_into_a_long_reach_without_matching_triggers() -> None:
+    result = analysed(flag_traverse(match_first=False, flag=True))
+
+    [item] = result.of("missed_match_before_flag")
+    assert item.move_index == 0
+    assert item.limbs == ("right_hand", "left_hand", "left_foot")
+    assert item.holds == ("r", "l", "t")
+    assert item.evidence["lateral_reach_cm"] == pytest.approx(130.0, abs=5.0)
+    assert item.evidence["flag_offset_cm"] > 35.0
+
+
+@pytest.mark.parametrize(("match_first", "flag"), [(True, True), (False, False)])
+def test_matching_first_or_not_flagging_does_not_trigger(match_first: bool, flag: bool) -> None:
+    result = analysed(flag_traverse(match_first=match_first, flag=flag))
+
+    assert result.of("missed_match_before_flag") == []
+    assert any(m.to_hold == "t" for m in result.moves)
+
+
+def test_weight_hanging_outside_the_holds_is_a_barn_door() -> None:
+    result = analysed(one_sided(left_foot_on=False))
+
+    [item] = result.of("barn_door")
+    assert item.limbs == ("right_hand", "right_foot")
+    assert item.holds == ("b", "f2")
+    assert item.evidence["unbalanced_bw_cm"] > 20.0
+    assert "left" in item.message_en
+
+
+def test_a_foot_under_the_body_prevents_the_barn_door() -> None:
+    assert analysed(one_sided(left_foot_on=True)).of("barn_door") == []
+
+
+def test_a_span_near_the_arm_span_is_an_overreach() -> None:
+    result = analysed(span_move(to=240.0))
+
+    [item] = result.of("overreach")
+    assert item.move_index == 0
+    assert item.evidence["span_ratio"] > COMFORT_SPAN_FRACTION
+    assert item.evidence["arm_span_cm"] == MORPHOLOGY.arm_span_cm
+    assert item.evidence["hand_span_cm"] == pytest.approx(145.0, abs=5.0)
+
+
+def test_a_comfortable_span_is_no_overreach() -> None:
+    assert analysed(span_move(to=195.0)).of("overreach") == []
+
+
+def test_a_wandering_body_is_an_inefficient_path() -> None:
+    result = analysed(hand_move(wander_cm=15.0))
+
+    [item] = result.of("inefficient_path")
+    assert item.move_index == 0
+    assert item.evidence["efficiency"] < 0.6
+    assert item.evidence["cog_path_cm"] > item.evidence["cog_chord_cm"]
+
+
+def test_a_direct_move_is_efficient() -> None:
+    assert analysed(hand_move()).of("inefficient_path") == []
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "triggering", "quiet"),
+    [
+        (
+            "hips_far_from_wall",
+            lambda noise: hand_move(hip_depth=65.0, shoulder_depth=35.0, noise_cm=noise),
+            lambda noise: hand_move(noise_cm=noise),
+        ),
+        (
+            "feet_cut",
+            lambda noise: feet_off(both=True, noise_cm=noise),
+            lambda noise: feet_off(both=False, noise_cm=noise),
+        ),
+        (
+            "barn_door",
+            lambda noise: one_sided(left_foot_on=False, noise_cm=noise),
+            lambda noise: one_sided(left_foot_on=True, noise_cm=noise),
+        ),
+    ],
+)
+def test_decisions_survive_landmark_jitter(
+    rule_id: str,
+    triggering: Callable[[float], SkeletonTimeline],
+    quiet: Callable[[float], SkeletonTimeline],
+) -> None:
+    # 1 cm of jitter on every landmark of every frame, about what a pose model leaves.
+    assert len(analysed(triggering(1.0)).of(rule_id)) == 1
+    assert analysed(quiet(1.0)).of(rule_id) == []
