@@ -16,7 +16,9 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.results import write_result_document
 from ascension.db import session_scope
+from ascension.storage import ObjectStore
 from schema import names
 from schema.analysis import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput, Status
 from schema.models import Analysis, AnalysisMetrics, Route
@@ -38,8 +40,9 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 class AnalysisRecords:
     """Activities bound to one database engine (shared by all activity calls of a worker)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, store: ObjectStore | None = None) -> None:
         self._engine = engine
+        self._store = store
 
     @activity.defn(name=names.RECORD_ANALYSIS_STATUS)
     async def record_analysis_status(self, params: RecordStatusInput) -> None:
@@ -65,8 +68,12 @@ class AnalysisRecords:
 
     @activity.defn(name=names.PERSIST_RESULTS)
     async def persist_results(self, params: PersistResultsInput) -> None:
-        """Mark the analysis completed with its result summary and write its metrics row."""
+        """Write the app's result document, then mark the analysis completed with its summary
+        and metrics row (document first: a completed row always has its document)."""
         analysis_id = _uuid(params.analysis_id, "analysis")
+        document_bytes = None
+        if self._store is not None and params.bucket and params.result.result_key:
+            document_bytes = await write_result_document(self._store, params)
         async with session_scope(self._engine) as session:
             analysis = await session.get(Analysis, analysis_id)
             if analysis is None:
@@ -78,6 +85,7 @@ class AnalysisRecords:
             now = datetime.now(UTC)
             summary = dataclasses.asdict(params.result)
             summary["status"] = Status.COMPLETED.value
+            summary["result_document_bytes"] = document_bytes
             analysis.status = Status.COMPLETED
             analysis.stage = None
             analysis.failure_reason = None

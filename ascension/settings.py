@@ -94,6 +94,24 @@ class Settings(BaseSettings):
         default=None, description="rabbitmq-server script; unset = Debian's."
     )
 
+    # --- GPU worker (vision) --------------------------------------------------------------------
+    vision_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="torch device for the ghost solver; auto = CUDA if present."
+    )
+    pose_workers: int | None = Field(
+        default=None, ge=1, description="Processes for skeleton extraction; unset = every core."
+    )
+    gpu_activity_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Vision activities one GPU worker runs at once; unset = sized to the device.",
+    )
+    hold_model_path: Path | None = Field(
+        default=None, description="TorchScript hold model; unset = the classical detector."
+    )
+    max_video_duration_s: float = Field(default=900.0, gt=0)
+    max_video_side_px: int = Field(default=4096, ge=64)
+
     # --- API ------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000

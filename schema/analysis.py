@@ -147,6 +147,10 @@ class AnalysisResult:
     ghost_key: str | None = None
     hold_count: int = 0
     used_detected_holds_after_deadline: bool = False
+    #: Why there is no ghost although the tier includes it.
+    ghost_skipped_reason: str | None = None
+    #: The app's result document (`engines.document`), written when the results are persisted.
+    result_key: str | None = None
 
 
 # --- activities ---------------------------------------------------------------------------------
@@ -221,8 +225,10 @@ class GhostInput:
 
 @dataclass
 class GhostResult:
-    ghost_key: str
+    #: None when the ghost was skipped (no route within the climber's reach).
+    ghost_key: str | None
     key_pose_count: int
+    skipped_reason: str | None = None
 
 
 @dataclass
@@ -247,6 +253,9 @@ class PersistResultsInput:
     result: AnalysisResult
     metrics: MetricsSummary
     processing_time_ms: int
+    #: Where the stored documents are, to assemble the app's result document.
+    bucket: str | None = None
+    hold_map: HoldMap | None = None
 
 
 @dataclass

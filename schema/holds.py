@@ -34,6 +34,10 @@ class Hold:
     color: str = ""
     #: Detector confidence in the type, 0..1; 1.0 for holds the climber placed or corrected.
     confidence: float = 1.0
+    #: Bounding box (x0, y0, x1, y1), normalised; None for user-added holds.
+    bbox: tuple[float, float, float, float] | None = None
+    #: Route the hold belongs to, grouped by hold colour ("yellow", "blue-2", ...); may be empty.
+    route: str = ""
 
 
 @dataclass

@@ -54,9 +54,20 @@ def analysis_workflow_id(analysis_id: str) -> str:
     return f"analysis-{analysis_id}"
 
 
+#: File name of each document an analysis stores: arrays as compressed NumPy archives between
+#: steps, JSON (gzip) for what the app and consumers read.
+RESULT_FILES: Final[dict[str, str]] = {
+    "skeleton": "skeleton.npz",
+    "advice": "advice.json.gz",
+    "ghost": "ghost.npz",
+    "ghost_plan": "ghost_plan.json.gz",
+    "result": "result.json.gz",
+}
+
+
 def result_key(analysis_id: str, document: str) -> str:
-    """Where an analysis stores a result document (skeleton, advice, ghost) in the bucket."""
-    return f"analyses/{analysis_id}/{document}.json.gz"
+    """Where an analysis stores one of its `RESULT_FILES` in the videos bucket."""
+    return f"analyses/{analysis_id}/{RESULT_FILES[document]}"
 
 
 # --- Activity names (the workflow schedules by name; workers register under these) -----------
@@ -76,12 +87,15 @@ NO_CLIMBER_FOUND: Final = "NoClimberFound"
 INVALID_HOLD_MAP: Final = "InvalidHoldMap"
 NO_HOLDS_FOUND: Final = "NoHoldsFound"
 INVALID_PHOTO: Final = "InvalidPhoto"
+#: Any other input an engine cannot use (e.g. holds that no limb ever reaches).
+UNUSABLE_INPUT: Final = "UnusableInput"
 BAD_INPUT_ERRORS: Final = (
     INVALID_VIDEO,
     NO_CLIMBER_FOUND,
     INVALID_HOLD_MAP,
     NO_HOLDS_FOUND,
     INVALID_PHOTO,
+    UNUSABLE_INPUT,
 )
 #: Type of the workflow's own failure, raised after the failure was recorded and published.
 ANALYSIS_FAILED: Final = "AnalysisFailed"

@@ -57,7 +57,7 @@ async def open_cpu_resources(
 
 
 def cpu_activities(resources: CpuResources) -> list[Any]:
-    records = AnalysisRecords(resources.engine)
+    records = AnalysisRecords(resources.engine, resources.store)
     return [
         records.record_analysis_status,
         records.persist_results,

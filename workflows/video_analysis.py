@@ -138,6 +138,7 @@ class VideoAnalysisWorkflow:
         self._cancel_reason: str | None = None
         self._current: workflow.ActivityHandle[Any] | None = None
         self._metrics = MetricsSummary()
+        self._hold_map: HoldMap | None = None
 
     # --- Queries, Updates, Signals ---------------------------------------------------------------
     @workflow.query
@@ -271,6 +272,7 @@ class VideoAnalysisWorkflow:
         return self._accepted, used_detected
 
     async def _analyse(self, hold_map: HoldMap, used_detected: bool) -> AnalysisResult:
+        self._hold_map = hold_map
         params = self._params
         skeleton: SkeletonResult = await self._gpu(
             Stage.SKELETON,
@@ -303,6 +305,7 @@ class VideoAnalysisWorkflow:
         await self._publish(Stage.ADVICE, "completed")
 
         ghost_key: str | None = None
+        ghost_skipped: str | None = None
         if params.tier.includes_ghost and params.options.ghost:
             ghost: GhostResult = await self._gpu(
                 Stage.GHOST,
@@ -317,7 +320,8 @@ class VideoAnalysisWorkflow:
                 ),
                 GhostResult,
             )
-            ghost_key = ghost.ghost_key
+            ghost_key, ghost_skipped = ghost.ghost_key, ghost.skipped_reason
+            # A ghost skipped because no route fits the climber's reach still ends the stage.
             await self._publish(Stage.GHOST, "completed")
 
         return AnalysisResult(
@@ -328,6 +332,8 @@ class VideoAnalysisWorkflow:
             ghost_key=ghost_key,
             hold_count=len(hold_map.holds),
             used_detected_holds_after_deadline=used_detected,
+            ghost_skipped_reason=ghost_skipped,
+            result_key=names.result_key(params.analysis_id, "result"),
         )
 
     async def _finish(self, result: AnalysisResult, elapsed_ms: int) -> None:
@@ -337,7 +343,14 @@ class VideoAnalysisWorkflow:
             metrics.hold_count = result.hold_count
         await self._cpu(
             names.PERSIST_RESULTS,
-            PersistResultsInput(self._params.analysis_id, result, metrics, elapsed_ms),
+            PersistResultsInput(
+                self._params.analysis_id,
+                result,
+                metrics,
+                elapsed_ms,
+                bucket=self._params.bucket,
+                hold_map=self._hold_map,
+            ),
         )
         self._status = Status.COMPLETED
         self._percent = 100.0

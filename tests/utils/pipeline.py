@@ -8,6 +8,8 @@ toggles (fail once, bad input, hang) let a test drive each failure path.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -151,11 +153,18 @@ class FakePipeline:
     async def generate_advice(self, params: AdviceInput) -> AdviceResult:
         self.calls.append(names.GENERATE_ADVICE)
         metrics = MetricsSummary(max_reach_cm=171.0, avg_tension=0.4, movement_efficiency=0.8)
+        if self.store is not None:
+            document = {"moves": [], "move_figures": [], "advice": [], "metrics": {}}
+            data = gzip.compress(json.dumps(document).encode())
+            await self.store.put_bytes(params.bucket, params.output_key, data)
         return AdviceResult(params.output_key, move_count=6, advice_count=3, metrics=metrics)
 
     @activity.defn(name=names.COMPUTE_GHOST)
     async def compute_ghost(self, params: GhostInput) -> GhostResult:
         self.calls.append(names.COMPUTE_GHOST)
+        if self.store is not None:
+            ghost = walking_timeline(self.frames)
+            await self.store.put_bytes(params.bucket, params.output_key, ghost.to_bytes())
         return GhostResult(params.output_key, key_pose_count=6)
 
     # --- CPU ---------------------------------------------------------------------------------

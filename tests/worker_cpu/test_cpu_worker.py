@@ -7,9 +7,11 @@ upload's deletion, payloads kept out of history — is the code that runs in pro
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import jsonschema
 import pika
@@ -21,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from ascension.db import session_scope
 from ascension.storage import make_object_store
 from ascension.temporal_client import connect_temporal
+from engines.document import decode_result_document
 from schema import names
 from schema.analysis import Stage, Status, ValidateHoldsInput
 from schema.events import EVENT_JSON_SCHEMA
@@ -40,6 +43,9 @@ pytestmark = pytest.mark.integration
 
 #: Temporal's own advice is to keep histories small; the issue's bound for a long video.
 HISTORY_LIMIT_BYTES = 64 * 1024
+RESULT_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "schema/json/analysis_result.schema.json").read_text()
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +112,7 @@ async def test_completed_analysis_updates_rows_events_and_upload(
 ) -> None:
     seeded = await seed_analysis(resources.engine)
     await resources.store.put_bytes(stack_settings.bucket, seeded.video_key, b"video bytes")
-    fake = FakePipeline()
+    fake = FakePipeline(store=make_object_store(stack_settings))
     params = _params(seeded, task_queue, stack_settings.bucket)
 
     async with (
@@ -125,6 +131,8 @@ async def test_completed_analysis_updates_rows_events_and_upload(
         result = await handle.result()
 
     assert result.status is Status.COMPLETED
+    assert fake.store is not None
+    await fake.store.close()
     async with session_scope(resources.engine) as session:
         analysis = await session.get(Analysis, uuid.UUID(seeded.analysis_id))
         route = await session.get(Route, uuid.UUID(seeded.route_id))
@@ -145,6 +153,16 @@ async def test_completed_analysis_updates_rows_events_and_upload(
     assert route is not None and route.hold_map_validated_at is not None
     assert route.hold_map is not None
     assert [h["id"] for h in route.hold_map["holds"]] == [h.id for h in fake.hold_map.holds]
+    # The app's document: compact, versioned, valid against its published schema.
+    assert result.result_key == names.result_key(seeded.analysis_id, "result")
+    packed = await resources.store.get_bytes(stack_settings.bucket, result.result_key)
+    document = json.loads(gzip.decompress(packed))
+    jsonschema.validate(document, RESULT_SCHEMA)
+    decoded = decode_result_document(document)
+    assert len(decoded.skeleton) == fake.frames
+    assert decoded.ghost is not None and len(decoded.ghost) == fake.frames
+    assert [h.id for h in decoded.hold_map.holds] == [h.id for h in fake.hold_map.holds]
+    assert analysis.result_json["result_document_bytes"] == len(packed)
     # The seed lifecycle: an unsaved upload is deleted once analysed.
     assert not await resources.store.exists(stack_settings.bucket, seeded.video_key)
 
@@ -169,7 +187,7 @@ async def test_bad_input_records_failure_reason_and_publishes_failed_event(
 ) -> None:
     seeded = await seed_analysis(resources.engine)
     await resources.store.put_bytes(stack_settings.bucket, seeded.video_key, b"not a video")
-    fake = FakePipeline(skeleton_bad_input=True)
+    fake = FakePipeline(skeleton_bad_input=True, store=make_object_store(stack_settings))
     params = _params(seeded, task_queue, stack_settings.bucket, route_hold_map=fake.hold_map)
 
     async with (
