@@ -1,0 +1,155 @@
+"""The whole ghost from a skeleton, a hold map and a profile: plan, key poses, timeline."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engines.ghost.body import BodyModel, body_model
+from engines.ghost.ik import DEFAULT_ITERATIONS, KeyPoses, default_device, solve_key_poses
+from engines.ghost.planner import Plan, plan_sequence
+from engines.ghost.start import default_start, start_route_color
+from engines.ghost.trajectory import ghost_timeline, key_times
+from engines.limbs import Limb
+from engines.pose.timeline import SkeletonTimeline
+from schema.analysis import Morphology
+from schema.holds import HoldMap
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GhostMove:
+    """One move of the ghost on the video's timeline: ``limb`` goes to ``to_hold`` from
+    ``start_s`` to ``end_s`` (seconds, the video's clock)."""
+
+    limb: Limb
+    from_hold: str | None
+    to_hold: str
+    start_s: float
+    end_s: float
+
+
+@dataclass
+class GhostResult:
+    """The ghost climber for one video.
+
+    Attributes:
+        timeline: the ghost's skeleton on the video's timestamps, drawn like the climber's.
+        plan: the hold sequence.
+        key_poses: the solved key poses, ``K = len(plan.states)``.
+        key_times_s: ``(K,)`` when the ghost is in each key pose.
+        moves: the plan's moves with their times.
+        start: the start holds the plan began from.
+        body: the body model the ghost was built for.
+    """
+
+    timeline: SkeletonTimeline
+    plan: Plan
+    key_poses: KeyPoses
+    key_times_s: np.ndarray
+    moves: list[GhostMove]
+    start: dict[Limb, str | None]
+    body: BodyModel
+
+    def __post_init__(self) -> None:
+        count = len(self.plan.states)
+        if len(self.key_poses) != count or np.shape(self.key_times_s) != (count,):
+            raise ValueError("key poses and key times must match the plan's states")
+        if len(self.moves) != count - 1:
+            raise ValueError("a ghost has one timed move per plan move")
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description of the plan for the result document (the skeleton itself
+        travels as `SkeletonTimeline.to_bytes`)."""
+        return {
+            "finish_hold": self.plan.finish_hold,
+            "start": {limb.value: hold for limb, hold in self.start.items()},
+            "key_times_s": [round(float(t), 4) for t in self.key_times_s],
+            "moves": [
+                {
+                    "limb": move.limb.value,
+                    "from_hold": move.from_hold,
+                    "to_hold": move.to_hold,
+                    "start_s": round(move.start_s, 4),
+                    "end_s": round(move.end_s, 4),
+                }
+                for move in self.moves
+            ],
+            "effort": round(self.plan.cost, 3),
+            "reach_source": self.body.reach_source,
+        }
+
+
+def compute_ghost(
+    timeline: SkeletonTimeline,
+    hold_map: HoldMap,
+    morphology: Morphology | None = None,
+    *,
+    device: str | torch.device | None = None,
+    beam_width: int = 24,
+    max_moves: int = 60,
+    iterations: int = DEFAULT_ITERATIONS,
+    finish: str | None = None,
+    route_color: str | None = None,
+) -> GhostResult:
+    """Plan, solve and animate the ghost climber for the climber's own body.
+
+    Args:
+        timeline: the climber's skeleton (its timestamps become the ghost's).
+        hold_map: the validated holds, normalised to the video frame.
+        morphology: the climber's profile, if any.
+        device: torch device for the key-pose solver; CUDA when present if None.
+        beam_width: planner beam width.
+        max_moves: longest plan searched.
+        iterations: solver steps.
+        finish: id of the top hold; the highest hold when None.
+        route_color: colour of the holds hands may use; when None, the colour both start holds
+            of the hands share (a gym route), or any hold if they share none.
+
+    Returns:
+        The `GhostResult`.
+
+    Raises:
+        GhostInputError: the skeleton or hold map cannot carry a ghost.
+        NoRouteError: no route to the top within the climber's reach.
+    """
+    body = body_model(timeline, morphology)
+    start = default_start(timeline, hold_map)
+    plan = plan_sequence(
+        hold_map,
+        body,
+        start,
+        beam_width=beam_width,
+        max_moves=max_moves,
+        finish=finish,
+        route_color=route_color or start_route_color(start, hold_map),
+    )
+    poses = solve_key_poses(
+        plan, body, hold_map, device=device or default_device(), iterations=iterations
+    )
+    times = key_times(plan, timeline.duration_s, start_s=float(timeline.timestamps_s[0]))
+    ghost = ghost_timeline(
+        poses,
+        times,
+        timeline.timestamps_s,
+        timeline.frame_width,
+        timeline.frame_height,
+        timeline.source_fps,
+    )
+    moves = [
+        GhostMove(m.limb, m.from_hold, m.to_hold, float(times[m.step - 1]), float(times[m.step]))
+        for m in plan.moves
+    ]
+    logger.info(
+        "ghost: %d moves to %s, cost %.2f, on %s",
+        len(moves),
+        plan.finish_hold,
+        plan.cost,
+        poses.device,
+    )
+    return GhostResult(ghost, plan, poses, times, moves, start, body)
