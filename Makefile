@@ -9,11 +9,8 @@ bootstrap:  ## install/build everything that is missing (idempotent, cached)
 test: bootstrap  ## the whole suite against real Temporal, PostgreSQL, RabbitMQ and MinIO
 	$(VENV)/pytest
 
-demo: bootstrap  ## the embedded stack; a full analysis once the pipeline exists (see README)
-	@echo "make demo: the vision engines and workers the analysis workflow needs are not built"
-	@echo "yet, so there is no full analysis to run. Starting the embedded stack instead"
-	@echo "(Temporal dev server + Web UI, API)."
-	$(VENV)/ascension dev
+demo: bootstrap  ## one full analysis on the embedded default (dev server, SQLite, local store)
+	$(VENV)/ascension demo
 
 dev: bootstrap  ## the embedded stack in the foreground
 	$(VENV)/ascension dev

@@ -75,6 +75,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """One full analysis on the embedded default stack (`make demo`)."""
+    from ascension.demo import run_demo
+
+    result = asyncio.run(run_demo(get_settings(), console))
+    return 0 if result.status.value == "completed" else 1
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a Temporal worker until SIGINT/SIGTERM."""
     settings = get_settings()
@@ -96,7 +104,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from ascension.bench.orchestration import bench_orchestration
 
         report = asyncio.run(
-            bench_orchestration(settings, analyses=args.analyses, concurrency=args.concurrency)
+            bench_orchestration(
+                settings,
+                analyses=args.analyses,
+                concurrency=args.concurrency,
+                real_seconds=args.real_video_s,
+            )
         )
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown bench {args.bench}")
@@ -114,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--no-api", action="store_true", help="do not serve the API")
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--reload", action="store_true")
+    sub.add_parser("demo", help="run one full analysis on the embedded default stack")
     worker = sub.add_parser("worker", help="run a Temporal worker (cpu: workflows + bookkeeping)")
     worker.add_argument("kind", choices=["cpu", "gpu"])
     bench = sub.add_parser("bench", help="measure and print figures (see --json)")
@@ -123,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     orchestration.add_argument("--analyses", type=int, default=50)
     orchestration.add_argument("--concurrency", type=int, default=1)
+    orchestration.add_argument(
+        "--real-video-s",
+        type=float,
+        default=30.0,
+        help="also run one real analysis of a video this long (0: skip)",
+    )
     for each in (orchestration,):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
@@ -134,6 +154,7 @@ COMMANDS = {
     "dev": cmd_dev,
     "api": cmd_api,
     "worker": cmd_worker,
+    "demo": cmd_demo,
     "bench": cmd_bench,
 }
 

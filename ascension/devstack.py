@@ -16,6 +16,8 @@ import uvicorn
 
 from ascension.servers.temporal import start_dev_server
 from ascension.settings import Settings
+from worker_cpu.main import run_cpu_worker
+from worker_gpu.main import run_gpu_worker
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -59,8 +61,11 @@ async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
                 flush=True,
             )
         print(f"Data                 {settings.data_dir}", flush=True)
+        tasks.append(asyncio.create_task(run_cpu_worker(settings, stop=stop)))
+        tasks.append(asyncio.create_task(run_gpu_worker(settings, stop=stop)))
         print(
-            "Workers              none yet: no workflow or activity is implemented so far",
+            f"Workers              {settings.cpu_task_queue} (workflows, records, events), "
+            f"{settings.gpu_task_queue} (vision)",
             flush=True,
         )
         print("Press Ctrl-C to stop.", flush=True)

@@ -1,4 +1,4 @@
-"""Test videos made from real photographs shipped by Debian's ``opencv-doc`` package.
+"""Videos made from real photographs shipped by Debian's ``opencv-doc`` package (tests, demo).
 
 A still of real people (footballers, basketball players) filmed by a synthetic camera that pans,
 zooms and shakes gives MediaPipe real human appearance to find, while the moving picture makes
@@ -122,7 +122,7 @@ def write_clip(
     """
     scene, wall = opencv_image(image), opencv_image(WALL_IMAGE)
     focus = PERSON_FOCUS.get(image, (0.5, 0.5))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), fps, size)
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {codec} to {path}")
     frames = round(seconds * fps)
@@ -159,7 +159,7 @@ def corrupt_mjpeg_frames(path: Path, frames: list[int]) -> Path:
 
 def write_zero_frame_video(path: Path) -> Path:
     """A valid AVI container holding no frames at all."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (320, 240))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30.0, (320, 240))
     writer.release()
     return path
 

@@ -1,0 +1,299 @@
+"""GPU-queue activities: thin adapters from the workflow's small inputs to the vision engines.
+
+Each one reads its inputs from object storage, runs an engine off the event loop (a worker thread;
+the skeleton engine fans out to processes itself) while heartbeats keep flowing, stores the big
+output and returns keys and counts. A climber's unusable input becomes a non-retryable error whose
+message is shown to the climber; anything else is retried by the workflow's policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gzip
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ascension.storage import ObjectNotFound, ObjectStore
+from engines.errors import EngineInputError
+from engines.pose.timeline import SkeletonTimeline
+from schema import names
+from schema.analysis import (
+    AdviceInput,
+    AdviceResult,
+    DetectHoldsInput,
+    DetectHoldsResult,
+    ExtractSkeletonInput,
+    GhostInput,
+    GhostResult,
+    SkeletonResult,
+    StageProgress,
+)
+
+T = TypeVar("T")
+
+#: Heartbeat at least this often while an engine runs; the workflow's timeout is 30 s.
+HEARTBEAT_EVERY_S = 5.0
+
+
+@dataclass
+class VisionConfig:
+    """What the GPU worker's settings decide for the engines."""
+
+    #: torch device for the ghost solver ("cuda", "cpu"); None = CUDA when torch sees one.
+    device: str | None = None
+    #: Processes for skeleton extraction; None = every core.
+    pose_workers: int | None = None
+    #: Longest video accepted, seconds.
+    max_video_duration_s: float = 900.0
+    #: Largest frame side accepted, pixels.
+    max_video_side_px: int = 4096
+    #: TorchScript hold model; None = the classical OpenCV detector.
+    hold_model_path: Path | None = None
+
+
+def bad_input(err: EngineInputError) -> ApplicationError:
+    """The engine's climber-readable refusal as a non-retryable failure of a documented type."""
+    kinds = (cls.__name__.removesuffix("Error") for cls in type(err).__mro__)
+    kind = next((k for k in kinds if k in names.BAD_INPUT_ERRORS), names.UNUSABLE_INPUT)
+    return ApplicationError(str(err), type=kind, non_retryable=True)
+
+
+async def run_with_heartbeats(work: Callable[[], T], details: Callable[[], Any] | None = None) -> T:
+    """Run blocking ``work`` in a thread, heartbeating every few seconds until it returns."""
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
+        if done:
+            return task.result()
+        activity.heartbeat(*([details()] if details else []))
+
+
+def _dump_json_gz(document: Any) -> bytes:
+    return gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=6)
+
+
+class VisionActivities:
+    """Activities of the GPU worker, sharing one object store and the worker's config."""
+
+    def __init__(self, store: ObjectStore, config: VisionConfig | None = None) -> None:
+        self._store = store
+        self._config = config or VisionConfig()
+        self._hold_model: Any = None
+
+    async def _load_timeline(self, bucket: str, key: str) -> SkeletonTimeline:
+        return SkeletonTimeline.from_bytes(await self._store.get_bytes(bucket, key))
+
+    # --- hold detection ----------------------------------------------------------------------
+    @activity.defn(name=names.DETECT_HOLDS)
+    async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
+        """Wall photo -> hold map (classical detector, or the configured torch model)."""
+        from engines.holds import decode_photo, detect_holds
+
+        try:
+            data = await self._store.get_bytes(params.bucket, params.photo_key)
+        except ObjectNotFound:
+            raise ApplicationError(
+                "the wall photo was not uploaded; upload it and try again",
+                type=names.INVALID_PHOTO,
+                non_retryable=True,
+            ) from None
+        model = await asyncio.to_thread(self._model)
+
+        def detect() -> DetectHoldsResult:
+            image = decode_photo(data)
+            return DetectHoldsResult(detect_holds(image, model=model).hold_map)
+
+        try:
+            return await run_with_heartbeats(detect)
+        except EngineInputError as err:
+            raise bad_input(err) from None
+
+    def _model(self) -> Any:
+        if self._hold_model is None and self._config.hold_model_path is not None:
+            from engines.ghost import default_device
+            from engines.holds import load_hold_model
+
+            device = self._config.device or str(default_device())
+            self._hold_model = load_hold_model(self._config.hold_model_path, device=device)
+        return self._hold_model
+
+    # --- skeleton ------------------------------------------------------------------------------
+    @activity.defn(name=names.EXTRACT_SKELETON)
+    async def extract_skeleton(self, params: ExtractSkeletonInput) -> SkeletonResult:
+        """Video -> per-frame skeleton, resuming from the chunks an earlier attempt stored."""
+        from engines.pose import extract_skeleton
+
+        info = activity.info()
+        previous = _previous_progress(info.heartbeat_details)
+        completed: dict[int, SkeletonTimeline] = {}
+        for index in previous.completed_chunks:
+            try:
+                completed[index] = await self._load_timeline(
+                    params.bucket, _chunk_key(params.analysis_id, index)
+                )
+            except ObjectNotFound:
+                continue  # redo a chunk whose checkpoint went missing
+        if completed:
+            activity.logger.info("resuming skeleton after %d stored chunks", len(completed))
+
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        progress = StageProgress(0, 0, completed_chunks=sorted(completed))
+
+        def beat() -> None:
+            loop.call_soon_threadsafe(activity.heartbeat, progress, context=context)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.done, progress.total = done, total
+            beat()
+
+        def on_chunk_done(index: int, chunk: SkeletonTimeline) -> None:
+            # Store the checkpoint before announcing it: a retry trusts the heartbeat's list.
+            key = _chunk_key(params.analysis_id, index)
+            asyncio.run_coroutine_threadsafe(
+                self._store.put_bytes(params.bucket, key, chunk.to_bytes()), loop
+            ).result()
+            progress.completed_chunks = sorted({*progress.completed_chunks, index})
+            beat()
+
+        with tempfile.TemporaryDirectory(prefix="ascension-video-") as folder:
+            video = Path(folder) / "video"
+            try:
+                await self._store.download_file(params.bucket, params.video_key, video)
+            except ObjectNotFound:
+                raise ApplicationError(
+                    "the video was not uploaded (or has expired); upload it again",
+                    type=names.INVALID_VIDEO,
+                    non_retryable=True,
+                ) from None
+            try:
+                timeline = await run_with_heartbeats(
+                    lambda: extract_skeleton(
+                        video,
+                        max_fps=params.max_fps,
+                        workers=self._config.pose_workers,
+                        on_progress=on_progress,
+                        completed_chunks=completed,
+                        on_chunk_done=on_chunk_done,
+                        max_duration_s=self._config.max_video_duration_s,
+                        max_side_px=self._config.max_video_side_px,
+                    ),
+                    lambda: progress,
+                )
+            except EngineInputError as err:
+                raise bad_input(err) from None
+        await self._store.put_bytes(params.bucket, params.output_key, timeline.to_bytes())
+        for index in progress.completed_chunks:  # checkpoints are no longer needed
+            await self._store.delete(params.bucket, _chunk_key(params.analysis_id, index))
+        return SkeletonResult(
+            skeleton_key=params.output_key,
+            frame_count=len(timeline),
+            fps=(len(timeline) - 1) / timeline.duration_s if timeline.duration_s else 0.0,
+            duration_s=timeline.duration_s,
+            pose_coverage=timeline.coverage,
+        )
+
+    # --- biomechanics and advice -----------------------------------------------------------------
+    @activity.defn(name=names.GENERATE_ADVICE)
+    async def generate_advice(self, params: AdviceInput) -> AdviceResult:
+        """Skeleton + validated holds -> contacts, moves, biomechanics, advice and metrics."""
+        from engines.advice import generate_advice
+        from engines.biomech import analyse
+        from engines.contacts import find_moves, track_contacts
+
+        timeline = await self._load_timeline(params.bucket, params.skeleton_key)
+
+        def advise() -> tuple[Any, dict[str, Any]]:
+            track = track_contacts(timeline, params.hold_map)
+            moves = find_moves(track, timeline)
+            biomech = analyse(timeline, track, moves, params.morphology)
+            items = generate_advice(
+                timeline, track, moves, biomech, params.hold_map, params.morphology
+            )
+            summary = biomech.summary()
+            document = {
+                "moves": [move.to_dict() for move in moves],
+                "move_figures": [figures.to_dict() for figures in biomech.moves],
+                "advice": [item.to_dict() for item in items],
+                "metrics": summary.__dict__,
+            }
+            return summary, document
+
+        try:
+            summary, document = await run_with_heartbeats(advise)
+        except EngineInputError as err:
+            raise bad_input(err) from None
+        await self._store.put_bytes(
+            params.bucket,
+            params.output_key,
+            _dump_json_gz(document),
+            content_type="application/gzip",
+        )
+        return AdviceResult(
+            advice_key=params.output_key,
+            move_count=len(document["moves"]),
+            advice_count=len(document["advice"]),
+            metrics=summary,
+        )
+
+    # --- ghost climber ---------------------------------------------------------------------------
+    @activity.defn(name=names.COMPUTE_GHOST)
+    async def compute_ghost(self, params: GhostInput) -> GhostResult:
+        """The optimal movement for this climber's body; skipped (not failed) when no route fits."""
+        from engines.ghost import GhostInputError, compute_ghost
+
+        timeline = await self._load_timeline(params.bucket, params.skeleton_key)
+        try:
+            ghost = await run_with_heartbeats(
+                lambda: compute_ghost(
+                    timeline, params.hold_map, params.morphology, device=self._config.device
+                )
+            )
+        except GhostInputError as err:
+            activity.logger.info("ghost skipped: %s", err)
+            return GhostResult(ghost_key=None, key_pose_count=0, skipped_reason=str(err))
+        await self._store.put_bytes(params.bucket, params.output_key, ghost.timeline.to_bytes())
+        moves = [
+            {
+                "limb": move.limb.value,
+                "from_hold": move.from_hold,
+                "to_hold": move.to_hold,
+                "start_s": round(move.start_s, 3),
+                "end_s": round(move.end_s, 3),
+            }
+            for move in ghost.moves
+        ]
+        plan_key = names.result_key(params.analysis_id, "ghost_plan")
+        await self._store.put_bytes(params.bucket, plan_key, _dump_json_gz({"moves": moves}))
+        return GhostResult(ghost_key=params.output_key, key_pose_count=len(ghost.key_times_s))
+
+
+def _chunk_key(analysis_id: str, index: int) -> str:
+    return f"analyses/{analysis_id}/skeleton-chunks/{index:05d}.npz"
+
+
+def _previous_progress(details: Any) -> StageProgress:
+    """The checkpoint of the last attempt, from its heartbeat details (empty on attempt 1).
+
+    The SDK hands details back decoded without a type, so a `StageProgress` arrives as a dict.
+    """
+    if not details or not isinstance(details[0], dict):
+        return StageProgress(0, 0)
+    raw = details[0]
+    try:
+        return StageProgress(
+            done=int(raw.get("done", 0)),
+            total=int(raw.get("total", 0)),
+            unit=str(raw.get("unit", "frames")),
+            completed_chunks=[int(index) for index in raw.get("completed_chunks", [])],
+        )
+    except (TypeError, ValueError):  # an unreadable checkpoint only costs recomputation
+        return StageProgress(0, 0)

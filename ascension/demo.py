@@ -1,0 +1,199 @@
+"""`ascension demo` (`make demo`): one full analysis on the embedded default stack.
+
+Nothing to install by hand: the Temporal dev server (SQLite file, Web UI), a SQLite app database
+and a local-folder object store under ``data_dir``, with both workers in this process. The
+climber's side is played by this script: it uploads a wall photo and a video, starts the
+analysis, accepts the detected holds through the `validate_holds` Update, follows progress and
+prints the result.
+
+The media are honest stand-ins, built offline: a synthetic wall photo with ground-truth holds,
+and a clip made from a real photograph of a person (Debian's opencv-doc) filmed by a moving
+camera. Every engine runs for real on them; no climbing footage ships with the project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import cv2
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ascension.db import session_scope
+from ascension.media import write_clip
+from ascension.progress import read_progress
+from ascension.servers.temporal import start_dev_server
+from ascension.settings import Settings
+from ascension.storage import ObjectStore
+from ascension.temporal_client import connect_temporal
+from schema import names
+from schema.analysis import (
+    AnalysisResult,
+    Morphology,
+    StartAnalysisInput,
+    Status,
+    Tier,
+    ValidateHoldsInput,
+)
+from schema.models import Analysis, Route, User, Video
+from worker_cpu.worker import build_cpu_worker, open_cpu_resources
+from worker_gpu.worker import build_gpu_worker
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+
+async def run_demo(settings: Settings, console: Console) -> AnalysisResult:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"[bold]Ascension demo[/] — embedded stack under {settings.data_dir}")
+    env = await start_dev_server(
+        settings,
+        port=settings.temporal_dev_port,
+        ui=True,
+        ui_port=settings.temporal_ui_port,
+        db_file=settings.data_dir / "temporal.db",
+    )
+    console.print(f"Temporal Web UI: http://127.0.0.1:{settings.temporal_ui_port}")
+    try:
+        async with open_cpu_resources(settings, create_tables=True) as resources:
+            store = resources.store
+            client = await connect_temporal(
+                settings, store, target=env.client.service_client.config.target_host
+            )
+            async with (
+                build_cpu_worker(client, resources, task_queue=settings.cpu_task_queue),
+                build_gpu_worker(client, store, settings, task_queue=settings.gpu_task_queue),
+            ):
+                return await _analyse_one(settings, client, resources.engine, store, console)
+    finally:
+        await env.shutdown()
+
+
+async def prepare_demo_analysis(
+    settings: Settings, engine: Any, store: ObjectStore, *, seconds: float = 12.0
+) -> StartAnalysisInput:
+    """Rows (infinity user, video, route, analysis), the wall photo and the video, uploaded."""
+    from engines.holds.synth import generate_wall
+
+    user = User(email=f"demo-{uuid.uuid4().hex[:6]}@ascension.local", password_hash="-")
+    user.subscription_tier = Tier.INFINITY
+    video = Video(user_id=user.id, storage_url="")
+    video.storage_url = names.upload_key(str(user.id), str(video.id))
+    route = Route(user_id=user.id, name="demo wall")
+    route.photo_key = f"routes/{user.id}/{route.id}.jpg"
+    analysis = Analysis(video_id=video.id, user_id=user.id, route_id=route.id)
+    async with session_scope(engine) as session:
+        session.add(user)
+        await session.flush()
+        session.add_all([video, route])
+        await session.flush()
+        session.add(analysis)
+        await session.commit()
+
+    wall = generate_wall(seed=7)
+    ok, photo = cv2.imencode(".jpg", wall.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    await store.ensure_bucket(settings.bucket)
+    await store.put_bytes(settings.bucket, route.photo_key, photo.tobytes())
+    with tempfile.TemporaryDirectory() as folder:
+        clip = write_clip(
+            Path(folder) / "climb.mp4",
+            image="basketball1.png",
+            seconds=seconds,
+            size=(720, 1280),
+            motion="pan",
+        )
+        await store.upload_file(settings.bucket, video.storage_url, clip, content_type="video/mp4")
+    return StartAnalysisInput(
+        analysis_id=str(analysis.id),
+        user_id=str(user.id),
+        video_id=str(video.id),
+        video_key=video.storage_url,
+        route_id=str(route.id),
+        bucket=settings.bucket,
+        tier=Tier.INFINITY,
+        route_photo_key=route.photo_key,
+        morphology=Morphology(height_cm=178, arm_span_cm=182),
+        gpu_task_queue=settings.gpu_task_queue,
+        cpu_task_queue=settings.cpu_task_queue,
+        keep_video=True,
+    )
+
+
+async def _analyse_one(settings, client, engine, store, console) -> AnalysisResult:
+    with console.status("Preparing the wall photo and the video..."):
+        params = await prepare_demo_analysis(settings, engine, store)
+    started = time.perf_counter()
+    handle = await client.start_workflow(
+        VideoAnalysisWorkflow.run,
+        params,
+        id=names.analysis_workflow_id(params.analysis_id),
+        task_queue=settings.cpu_task_queue,
+    )
+    console.print(f"Started workflow [cyan]{handle.id}[/] (find it in the Web UI)")
+
+    validated = False
+    columns = (
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("starting", total=100)
+        result_future = asyncio.ensure_future(handle.result())
+        while not result_future.done():
+            with contextlib.suppress(Exception):
+                progress = await read_progress(handle, client.data_converter)
+                label = progress.stage.value.replace("_", " ")
+                if progress.step_total:
+                    label += f" {progress.step_done}/{progress.step_total}"
+                bar.update(task, completed=progress.percent, description=label)
+                if progress.holds_awaiting_validation is not None and not validated:
+                    held = progress.holds_awaiting_validation
+                    console.print(
+                        f"{len(held.holds)} holds detected; the climber accepts them "
+                        "(Update validate_holds)"
+                    )
+                    await handle.execute_update(
+                        VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(held)
+                    )
+                    validated = True
+            await asyncio.wait({result_future}, timeout=0.5)
+        bar.update(task, completed=100, description="done")
+    result = result_future.result()
+    elapsed = time.perf_counter() - started
+    await _print_result(settings, store, result, elapsed, console)
+    return result
+
+
+async def _print_result(settings, store, result, elapsed: float, console) -> None:
+    table = Table(title="Analysis")
+    table.add_column("item")
+    table.add_column("value")
+    table.add_row("status", result.status.value)
+    table.add_row("wall time", f"{elapsed:.1f} s")
+    table.add_row("holds", str(result.hold_count))
+    if result.status == Status.COMPLETED and result.result_key:
+        data = await store.get_bytes(settings.bucket, result.result_key)
+        document = json.loads(gzip.decompress(data))
+        metrics = document.get("metrics", {})
+        for key in ("max_reach_cm", "avg_tension", "movement_efficiency", "hold_count"):
+            value = metrics.get(key)
+            table.add_row(key, "-" if value is None else f"{value:.3g}")
+        table.add_row("moves", str(len(document.get("moves", []))))
+        table.add_row("advice items", str(len(document.get("advice", []))))
+        ghost = "skipped: " + result.ghost_skipped_reason if result.ghost_skipped_reason else "yes"
+        table.add_row("ghost", ghost if result.ghost_key or result.ghost_skipped_reason else "no")
+        table.add_row("result document", f"{result.result_key} ({len(data) / 1024:.1f} KB gzip)")
+        for item in document.get("advice", [])[:5]:
+            console.print(f"  • [{item.get('severity')}] {item.get('message_en')}")
+    console.print(table)
+    console.print(f"Objects: {settings.local_store_dir / settings.bucket}")

@@ -1,0 +1,170 @@
+"""The GPU activities on real engines, real footage and a real (local-folder) object store."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.vision import VisionActivities, VisionConfig
+from ascension.media import write_clip, write_garbage
+from ascension.storage import LocalObjectStore
+from engines.holds.synth import generate_wall
+from engines.pose.timeline import SkeletonTimeline
+from schema import names
+from schema.analysis import (
+    AdviceInput,
+    DetectHoldsInput,
+    ExtractSkeletonInput,
+    GhostInput,
+    Morphology,
+    StageProgress,
+)
+from schema.holds import Hold, HoldMap
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "videos"
+
+
+@pytest.fixture(scope="module")
+async def store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalObjectStore]:
+    store = LocalObjectStore(tmp_path_factory.mktemp("objects"))
+    await store.ensure_bucket(BUCKET)
+    yield store
+
+
+@pytest.fixture(scope="module")
+def vision(store: LocalObjectStore) -> VisionActivities:
+    return VisionActivities(store, VisionConfig(device="cpu", pose_workers=1))
+
+
+@pytest.fixture(scope="module")
+async def skeleton_key(
+    store: LocalObjectStore, vision: VisionActivities, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A real person filmed by a moving camera, through the skeleton activity."""
+    clip = write_clip(
+        tmp_path_factory.mktemp("clip") / "climb.mp4",
+        image="basketball1.png",
+        seconds=2.0,
+        size=(360, 640),
+        motion="pan",
+    )
+    await store.upload_file(BUCKET, "uploads/u1/v1.mp4", clip)
+    env = ActivityEnvironment()
+    beats: list[StageProgress] = []
+    env.on_heartbeat = lambda *details: beats.extend(details)
+    key = names.result_key("a1", "skeleton")
+    result = await env.run(
+        vision.extract_skeleton, ExtractSkeletonInput("a1", BUCKET, "uploads/u1/v1.mp4", key)
+    )
+    assert result.skeleton_key == key
+    assert result.frame_count == 60 and result.pose_coverage >= 0.9
+    assert beats and beats[-1].done == beats[-1].total == 60  # progress reached the end
+    # Checkpoints are removed once the whole skeleton is stored.
+    assert not list((store.root / BUCKET / "analyses" / "a1").glob("skeleton-chunks/*"))
+    return key
+
+
+async def test_skeleton_is_stored_as_a_timeline(store: LocalObjectStore, skeleton_key: str):
+    timeline = SkeletonTimeline.from_bytes(await store.get_bytes(BUCKET, skeleton_key))
+    assert len(timeline) == 60
+    assert (timeline.frame_width, timeline.frame_height) == (360, 640)
+    assert np.isfinite(timeline.landmarks[timeline.has_pose]).all()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: write_garbage(path), "video"),
+        (None, "upload"),
+    ],
+)
+async def test_unusable_video_fails_without_retry_and_says_why(
+    store: LocalObjectStore, vision: VisionActivities, tmp_path: Path, make, message: str
+) -> None:
+    key = f"uploads/u1/{tmp_path.name}.mp4"
+    if make is not None:
+        await store.upload_file(BUCKET, key, make(tmp_path / "bad.mp4"))
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            vision.extract_skeleton, ExtractSkeletonInput("a2", BUCKET, key, "out.npz")
+        )
+    assert caught.value.type == names.INVALID_VIDEO
+    assert caught.value.non_retryable
+    assert message in caught.value.message
+    assert "Traceback" not in caught.value.message
+
+
+def _holds_around_body(timeline: SkeletonTimeline) -> HoldMap:
+    """Holds where the filmed person's hands and feet are, plus a ladder above them."""
+    first = timeline.landmarks[int(np.argmax(timeline.has_pose))]
+    points = [first[i, :2] for i in (15, 16, 27, 28)]
+    holds = [
+        Hold(f"h{i + 1}", float(np.clip(x, 0, 1)), float(np.clip(y, 0, 1)), "jug")
+        for i, (x, y) in enumerate(points)
+    ]
+    top = min(float(y) for _, y in points)
+    for step in range(1, 4):
+        holds.append(Hold(f"t{step}", 0.5, max(0.02, top - 0.08 * step), "jug"))
+    return HoldMap(timeline.frame_width, timeline.frame_height, holds)
+
+
+async def test_advice_and_ghost_from_the_stored_skeleton(
+    store: LocalObjectStore, vision: VisionActivities, skeleton_key: str
+) -> None:
+    timeline = SkeletonTimeline.from_bytes(await store.get_bytes(BUCKET, skeleton_key))
+    hold_map = _holds_around_body(timeline)
+    morphology = Morphology(height_cm=180)
+    env = ActivityEnvironment()
+    advice_key = names.result_key("a1", "advice")
+    advice = await env.run(
+        vision.generate_advice,
+        AdviceInput("a1", BUCKET, skeleton_key, hold_map, morphology, advice_key),
+    )
+    document = json.loads(gzip.decompress(await store.get_bytes(BUCKET, advice_key)))
+    assert set(document) >= {"moves", "move_figures", "advice", "metrics"}
+    assert advice.move_count == len(document["moves"])
+    assert advice.metrics.hold_count is not None
+
+    ghost_key = names.result_key("a1", "ghost")
+    ghost = await env.run(
+        vision.compute_ghost,
+        GhostInput("a1", BUCKET, skeleton_key, hold_map, morphology, ghost_key),
+    )
+    if ghost.ghost_key is None:
+        # Skipping is allowed, but only with a reason the climber can read.
+        assert ghost.skipped_reason
+    else:
+        drawn = SkeletonTimeline.from_bytes(await store.get_bytes(BUCKET, ghost.ghost_key))
+        assert drawn.frame_width == timeline.frame_width
+        assert set(np.round(drawn.timestamps_s, 6)) <= set(np.round(timeline.timestamps_s, 6))
+
+
+async def test_holds_detected_on_a_wall_photo_and_refused_on_a_blank_one(
+    store: LocalObjectStore, vision: VisionActivities
+) -> None:
+    wall = generate_wall(seed=3)
+    ok, photo = cv2.imencode(".jpg", wall.image)
+    assert ok
+    await store.put_bytes(BUCKET, "routes/r1.jpg", photo.tobytes())
+    result = await ActivityEnvironment().run(
+        vision.detect_holds, DetectHoldsInput("a3", BUCKET, "routes/r1.jpg")
+    )
+    assert len(result.hold_map.holds) >= 0.8 * len(wall.holds)
+
+    ok, blank = cv2.imencode(".jpg", np.full((768, 1024, 3), 180, np.uint8))
+    await store.put_bytes(BUCKET, "routes/blank.jpg", blank.tobytes())
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            vision.detect_holds, DetectHoldsInput("a4", BUCKET, "routes/blank.jpg")
+        )
+    assert caught.value.type == names.NO_HOLDS_FOUND and caught.value.non_retryable

@@ -1,0 +1,37 @@
+"""`ascension worker gpu`: run the vision worker until SIGINT/SIGTERM, then drain and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from ascension.settings import Settings
+from ascension.storage import make_object_store
+from ascension.temporal_client import connect_temporal, temporal_target
+from worker_gpu.worker import activity_slots, build_gpu_worker, cuda_available
+
+log = logging.getLogger(__name__)
+
+
+async def run_gpu_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    store = make_object_store(settings)
+    try:
+        client = await connect_temporal(settings, store)
+        worker = build_gpu_worker(client, store, settings, task_queue=settings.gpu_task_queue)
+        log.info(
+            "GPU worker polling %s on %s (%s, %d slots)",
+            settings.gpu_task_queue,
+            temporal_target(settings),
+            "CUDA" if cuda_available() else "CPU",
+            activity_slots(settings),
+        )
+        async with worker:
+            await stop.wait()
+    finally:
+        await store.close()
