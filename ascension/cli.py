@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -111,6 +112,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 real_seconds=args.real_video_s,
             )
         )
+    elif args.bench == "vision":
+        from ascension.bench.vision import bench_vision
+
+        report = bench_vision(args.video, args.photo, walls=args.walls)
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown bench {args.bench}")
     report.print(as_json=args.json, console=console)
@@ -143,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="also run one real analysis of a video this long (0: skip)",
     )
-    for each in (orchestration,):
+    vision = benches.add_parser(
+        "vision", help="skeleton vs a bare MediaPipe loop, holds F1, ghost IK, result size"
+    )
+    vision.add_argument("video", nargs="?", type=Path, help="default: a generated 30 s clip")
+    vision.add_argument("photo", nargs="?", type=Path, help="a wall photo to detect holds on")
+    vision.add_argument("--walls", type=int, default=20, help="synthetic walls for the F1")
+    for each in (orchestration, vision):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 

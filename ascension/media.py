@@ -15,6 +15,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from engines.pose.timeline import SkeletonTimeline
+from schema.holds import Hold, HoldMap
+
 DATA_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
 
 #: Photographs with people in them (MediaPipe finds a pose in each).
@@ -168,3 +171,21 @@ def write_garbage(path: Path, size: int = 64 * 1024) -> Path:
     """Random bytes with a video file name."""
     path.write_bytes(np.random.default_rng(7).bytes(size))
     return path
+
+
+def holds_around_body(timeline: SkeletonTimeline) -> HoldMap:
+    """Holds where the filmed person's hands and feet first are, plus a ladder above them.
+
+    Stand-in footage shows a person on a pitch, not a wall; placing holds at the person's own
+    limbs lets contacts, advice and the ghost run on real pose data.
+    """
+    first = timeline.landmarks[int(np.argmax(timeline.has_pose))]
+    points = [first[index, :2] for index in (15, 16, 27, 28)]  # wrists, ankles
+    holds = [
+        Hold(f"h{i + 1}", float(np.clip(x, 0, 1)), float(np.clip(y, 0, 1)), "jug")
+        for i, (x, y) in enumerate(points)
+    ]
+    top = min(float(y) for _, y in points)
+    for step in range(1, 4):
+        holds.append(Hold(f"t{step}", 0.5, max(0.02, top - 0.08 * step), "jug"))
+    return HoldMap(timeline.frame_width, timeline.frame_height, holds)

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.vision import VisionActivities, VisionConfig
-from ascension.media import write_clip, write_garbage
+from ascension.media import holds_around_body, write_clip, write_garbage
 from ascension.storage import LocalObjectStore
 from engines.holds.synth import generate_wall
 from engines.pose.timeline import SkeletonTimeline
@@ -27,7 +27,6 @@ from schema.analysis import (
     Morphology,
     StageProgress,
 )
-from schema.holds import Hold, HoldMap
 
 pytestmark = pytest.mark.integration
 
@@ -104,25 +103,11 @@ async def test_unusable_video_fails_without_retry_and_says_why(
     assert "Traceback" not in caught.value.message
 
 
-def _holds_around_body(timeline: SkeletonTimeline) -> HoldMap:
-    """Holds where the filmed person's hands and feet are, plus a ladder above them."""
-    first = timeline.landmarks[int(np.argmax(timeline.has_pose))]
-    points = [first[i, :2] for i in (15, 16, 27, 28)]
-    holds = [
-        Hold(f"h{i + 1}", float(np.clip(x, 0, 1)), float(np.clip(y, 0, 1)), "jug")
-        for i, (x, y) in enumerate(points)
-    ]
-    top = min(float(y) for _, y in points)
-    for step in range(1, 4):
-        holds.append(Hold(f"t{step}", 0.5, max(0.02, top - 0.08 * step), "jug"))
-    return HoldMap(timeline.frame_width, timeline.frame_height, holds)
-
-
 async def test_advice_and_ghost_from_the_stored_skeleton(
     store: LocalObjectStore, vision: VisionActivities, skeleton_key: str
 ) -> None:
     timeline = SkeletonTimeline.from_bytes(await store.get_bytes(BUCKET, skeleton_key))
-    hold_map = _holds_around_body(timeline)
+    hold_map = holds_around_body(timeline)
     morphology = Morphology(height_cm=180)
     env = ActivityEnvironment()
     advice_key = names.result_key("a1", "advice")

@@ -30,3 +30,24 @@ async def test_orchestration_bench_reports_figures_baseline_and_ratio(
     assert document["baselines"]["sequential_noop_workflow_wall_ms"]["p50"] > 0
     assert document["ratios"]["wall_p50_vs_baseline"] > 0
     assert document["machine"]["cpus"] >= 1
+
+
+@pytest.mark.slow
+def test_vision_bench_compares_against_the_bare_loop_and_prints_json(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ascension.bench.vision import bench_vision
+    from ascension.media import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", image="basketball1.png", seconds=2.0, size=(360, 640))
+    report = bench_vision(clip, None, walls=2, ik_batch=8, ik_iterations=5)
+    report.print(as_json=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any("skeleton wall time" in line for line in lines)
+    document = json.loads(lines[-1])
+    assert document["bench"] == "vision"
+    assert document["figures"]["frames"] == 60
+    assert document["baselines"]["bare_loop_s"] > 0
+    assert document["ratios"]["skeleton_vs_bare"] > 0
+    assert 0 <= document["figures"]["holds_f1"] <= 1
+    assert document["figures"]["ik_ms_per_pose_cpu"] > 0
