@@ -182,9 +182,16 @@ def bench_vision(
         ]
     )
 
-    scores = evaluate_synthetic(walls, seed=0)
+    # Seeds from 1000 on were never seen while tuning the detector: an honest, held-out F1.
+    scores = evaluate_synthetic(walls, seed=1000)
     report.rows += [
-        [f"holds F1, {walls} synthetic walls", f"{scores.f1:.3f}", "", "", f">= {GOAL_F1}"],
+        [
+            f"holds F1, {walls} held-out synthetic walls",
+            f"{scores.f1:.3f}",
+            "",
+            "",
+            f">= {GOAL_F1}",
+        ],
         ["holds precision / recall", f"{scores.precision:.3f} / {scores.recall:.3f}", "", "", ""],
         ["hold type accuracy", f"{scores.type_accuracy:.3f}", "", "", ""],
     ]

@@ -48,6 +48,7 @@ class ShapeFeatures:
         cavity: share of the inside much darker than the hold's own colour, 0..1.
         cavity_offset: height of the dark part's centre, -1 (top) .. 1 (bottom).
         cavity_aspect: width over height of the dark part (0 when there is none).
+        cavity_span: width of the dark part over the hold's width, 0..1.
     """
 
     diameter_px: float
@@ -59,6 +60,7 @@ class ShapeFeatures:
     cavity: float
     cavity_offset: float
     cavity_aspect: float
+    cavity_span: float = 0.0
 
     def __post_init__(self) -> None:
         if self.elongation < 1.0 or not 0.0 <= self.tilt_deg <= 90.0:
@@ -88,7 +90,7 @@ def shape_features(mask: np.ndarray, brightness: np.ndarray, typical: float) -> 
     solidity = float(min(area / hull_area, 1.0)) if hull_area > 0 else 1.0
     simplified = cv2.approxPolyDP(contour, 0.04 * cv2.arcLength(contour, True), True)
 
-    cavity, offset, aspect = _cavity(mask, brightness, ys)
+    cavity, offset, aspect, span = _cavity(mask, brightness, xs, ys)
     return ShapeFeatures(
         diameter_px=diameter,
         relative_size=diameter / max(typical, 1.0),
@@ -99,15 +101,18 @@ def shape_features(mask: np.ndarray, brightness: np.ndarray, typical: float) -> 
         cavity=cavity,
         cavity_offset=offset,
         cavity_aspect=aspect,
+        cavity_span=span,
     )
 
 
-def _cavity(mask: np.ndarray, brightness: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
+def _cavity(
+    mask: np.ndarray, brightness: np.ndarray, xs: np.ndarray, ys: np.ndarray
+) -> tuple[float, float, float, float]:
     """The dark recess inside a region: share, vertical position and aspect."""
     # Away from the outline: a hold's lower rim is shaded dark on every hold.
     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
     if inner.sum() < 12:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0
     values = brightness[inner]
     dark = inner & (brightness < 0.55 * float(np.percentile(values, 60)))
     dark_u8 = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
@@ -124,12 +129,13 @@ def _cavity(mask: np.ndarray, brightness: np.ndarray, ys: np.ndarray) -> tuple[f
     share = float(dark.sum() / mask.sum())
     # A screw hole is a speck, not a recess.
     if share < 0.025:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0
     dy, dx = np.nonzero(dark)
     top, bottom = ys.min(), ys.max()
     offset = float(2.0 * (dy.mean() - top) / max(bottom - top, 1) - 1.0)
     aspect = float((np.ptp(dx) + 1) / (np.ptp(dy) + 1))
-    return share, offset, aspect
+    span = float((np.ptp(dx) + 1) / (np.ptp(xs) + 1))
+    return share, offset, aspect, span
 
 
 def _rising(x: float, centre: float, width: float) -> float:
@@ -146,10 +152,9 @@ def type_probabilities(f: ShapeFeatures) -> dict[str, float]:
     flat = 1.0 - _rising(f.tilt_deg, 45.0, 8.0)
     faceted = _rising(f.solidity, 0.9, 0.02) * (1.0 - _rising(f.corners, 5.5, 0.4))
     recess = _rising(f.cavity, 0.02, 0.006)
-    upper = 1.0 - _rising(f.cavity_offset, -0.06, 0.04)
     lower = _rising(f.cavity_offset, 0.22, 0.04)
-    middle = (1.0 - upper) * (1.0 - lower)
-    wide = _rising(f.cavity_aspect, 1.6, 0.15)
+    # The opening behind a lip runs along it, across much of the hold; a pocket is a hole.
+    wide = _rising(f.cavity_span, 0.27, 0.03)
     body = (1.0 - huge) * (1.0 - tiny)
     round_body = body * (1.0 - long) * (1.0 - tall * (1.0 - flat))
     scores = {
@@ -157,11 +162,10 @@ def type_probabilities(f: ShapeFeatures) -> dict[str, float]:
         "foot_chip": tiny * (1.0 - long),
         "crimp": (1.0 - huge) * long * flat,
         "pinch": body * tall * (1.0 - flat),
-        # The opening behind a lip is wide: over the body for a jug, under it for an
-        # undercling. A pocket's hole is about as wide as tall, near the middle.
-        "jug": round_body * recess * (upper + middle * wide),
+        # A lip's opening above the body is a jug, below it an undercling.
+        "jug": round_body * recess * wide * (1.0 - lower),
         "undercling": round_body * recess * lower,
-        "pocket": round_body * recess * middle * (1.0 - wide),
+        "pocket": round_body * recess * (1.0 - wide) * (1.0 - lower),
         # No recess: big and round is a sloper; smaller is most often a jug seen head-on.
         "sloper": round_body * (1.0 - recess) * large,
     }

@@ -5,8 +5,9 @@ light (paint, light falloff, panel tints) is estimated as a smooth robust backgr
 a pixel is weighed three ways:
 
 * ``residual``: how far it is from the best explanation as bare wall, i.e. the background
-  darkened by a cast shadow or a rubber smear, lit a little brighter, or hazed white by chalk. Coloured holds, black
-  holds on light walls and white holds on dark ones are far from both.
+  darkened by a cast shadow or a rubber smear, lit a little brighter, or hazed white by
+  chalk. Coloured holds, black holds on light walls and white holds on dark ones are far from
+  all of these.
 * ``darker`` and ``lighter``: how much shadow, or chalk, that explanation needed. Holds close
   to the wall's colour hide here, together with real shadows and chalk; only their crisp
   outline (``edges``) tells them apart.
@@ -44,10 +45,15 @@ def estimate_background(image: np.ndarray, exclude: np.ndarray | None = None) ->
     size = (max(w // step, 1), max(h // step, 1))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     if exclude is None:
-        # Median over ~1/8 of the photo: holds cover a minority of any such window.
+        # The wall's colour is the photo's median colour (holds cover a minority of it); its
+        # brightness is the median over ~1/8 of the photo, which follows the light. Colour is
+        # not taken locally: inside a volume wider than the window it would be the volume's.
         k = 2 * (max(small.shape[:2]) // 16) + 1
-        u8 = np.clip(small * 255, 0, 255).astype(np.uint8)
-        small_bg = cv2.medianBlur(u8, k).astype(np.float32) / 255
+        brightness = small.mean(axis=2)
+        u8 = np.clip(brightness * 255, 0, 255).astype(np.uint8)
+        local = cv2.medianBlur(u8, k).astype(np.float32) / 255
+        colour = np.median(small.reshape(-1, 3), axis=0)
+        small_bg = colour[None, None, :] * (local / max(float(colour.mean()), 1e-3))[..., None]
     else:
         keep = cv2.resize((~exclude).astype(np.float32), size, interpolation=cv2.INTER_AREA)
         keep = (keep > 0.99).astype(np.float32)
@@ -106,9 +112,10 @@ def compute_cues(image: np.ndarray, background: np.ndarray, *, edges: bool = Tru
     p = cv2.split(image.astype(np.float32))
     b = cv2.split(background.astype(np.float32))
     brightness = (b[0] + b[1] + b[2]) / 3.0
-    # Local white: the brightest thing in the photo, under the local share of the light.
+    # Local white: the brightest thing in the photo, under the local share of the light; at
+    # least near full scale, since a photo of a dark wall may hold nothing white but chalk.
     light = brightness / max(float(np.median(brightness)), 1e-3)
-    peak = float(np.percentile(np.maximum(np.maximum(p[0], p[1]), p[2]), 99.5))
+    peak = max(float(np.percentile(np.maximum(np.maximum(p[0], p[1]), p[2]), 99.5)), 0.85)
     white = np.clip(peak * light, brightness + 0.08, 1.2)
 
     d = [p[c] - b[c] for c in range(3)]

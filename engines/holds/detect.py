@@ -18,6 +18,7 @@ from engines.holds.classify import CLASSICAL_TYPES, shape_features, type_probabi
 from engines.holds.colors import body_color, color_name, group_routes
 from engines.holds.cues import estimate_background
 from engines.holds.errors import NoHoldsFoundError, TooManyHoldsError
+from engines.holds.geometry import mask_outline, to_normalised
 from engines.holds.model import HoldModel
 from engines.holds.photo import check_photo
 from engines.holds.segment import label_regions, segment
@@ -102,9 +103,7 @@ def detect_holds(
         type_names = CLASSICAL_TYPES
     else:
         output = model.predict(work)
-        labels, rejected_counts = label_regions(
-            (output.hold > 0.5).astype(np.uint8), min_diameter
-        )
+        labels, rejected_counts = label_regions((output.hold > 0.5).astype(np.uint8), min_diameter)
         background = estimate_background(smooth, exclude=labels > 0)
         rejected, type_names, model_types = dict(rejected_counts), model.types, output.types
 
@@ -171,21 +170,24 @@ def _describe(
         else:
             probabilities[i] = model_types[window][mask].mean(axis=0)
         best = int(np.argmax(probabilities[i]))
-        polygon = _outline(mask, window)
+        origin = np.array([window[1].start, window[0].start], np.float64)
+        polygon = to_normalised(mask_outline(mask) + origin, (w, h))
+        centre = to_normalised(np.array([[cx, cy]]), (w, h))[0]
         holds.append(
             Hold(
                 id="",
-                x=float(cx / w),
-                y=float(cy / h),
+                x=float(centre[0]),
+                y=float(centre[1]),
                 type=type_names[best],
-                polygon=[(float(px / w), float(py / h)) for px, py in polygon],
+                polygon=[(float(px), float(py)) for px, py in polygon],
                 color=color_name(colors[i]),
                 confidence=float(np.clip(probabilities[i, best], 0.0, 1.0)),
                 bbox=(
+                    # Outer pixel edges: pixel i spans [i / w, (i + 1) / w] normalised.
                     float(window[1].start / w),
                     float(window[0].start / h),
-                    float((window[1].stop - 1) / w),
-                    float((window[0].stop - 1) / h),
+                    float(window[1].stop / w),
+                    float(window[0].stop / h),
                 ),
             )
         )
@@ -195,16 +197,3 @@ def _describe(
     for hold, route in zip(holds, routes, strict=True):
         hold.route = route
     return holds, probabilities
-
-
-def _outline(mask: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
-    """(N, 2) outline of the region in working pixels, within 0.7 px of its boundary."""
-    contours, _ = cv2.findContours(
-        np.pad(mask, 1).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
-    )
-    contour = max(contours, key=cv2.contourArea)
-    simplified = cv2.approxPolyDP(contour, 0.7, True)
-    if len(simplified) < 3:
-        simplified = contour
-    points = simplified[:, 0, :].astype(np.float64) - 1.0
-    return points + (window[1].start, window[0].start)

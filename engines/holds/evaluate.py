@@ -1,7 +1,8 @@
 """Scoring a hold detector against ground truth.
 
-Localisation is matched by mask IoU: every detected polygon and every ground-truth hold's visible
-region (`SyntheticWall.labels`) are rasterised on the photo's grid, pairs are matched one-to-one
+Localisation is matched by mask IoU: every detected polygon (rasterised on the photo's grid, a
+pixel belonging to it when at least half inside) and every ground-truth hold's visible region
+(`SyntheticWall.labels`, rasterised the same way) are compared, pairs are matched one-to-one
 by the Hungarian algorithm on IoU, and a pair counts as a true positive when IoU >= 0.5 (the
 COCO AP50 criterion). A looser centre criterion is reported alongside: a detection whose centre
 falls inside a ground-truth hold's visible region matches it, one-to-one. Type, colour and route
@@ -15,13 +16,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from engines.errors import EngineInputError
+from engines.holds.geometry import from_normalised, rasterize
 from engines.holds.synth import SyntheticWall, generate_wall
-from schema.holds import HoldMap
+from schema.holds import Hold, HoldMap
 
 logger = logging.getLogger(__name__)
 
@@ -144,14 +145,9 @@ def evaluate_synthetic(n: int, seed: int, *, detector: Detector | None = None) -
 
 def _masks(found: HoldMap, shape: tuple[int, int]) -> list[np.ndarray]:
     h, w = shape
-    masks = []
-    for hold in found.holds:
-        mask = np.zeros(shape, np.uint8)
-        if hold.polygon:
-            points = np.round(np.array(hold.polygon) * (w, h)).astype(np.int32)
-            cv2.fillPoly(mask, [points], 1)
-        masks.append(mask.astype(bool))
-    return masks
+    return [
+        rasterize(from_normalised(np.array(hold.polygon), (w, h)), shape) for hold in found.holds
+    ]
 
 
 def _score_wall(wall: SyntheticWall, found: HoldMap, tally: _Tally) -> None:
@@ -191,7 +187,9 @@ def _score_wall(wall: SyntheticWall, found: HoldMap, tally: _Tally) -> None:
     tally.centre_matches += len(claimed)
 
 
-def _score_routes(truths, dets, matched, tally: _Tally) -> None:  # type: ignore[no-untyped-def]
+def _score_routes(
+    truths: list[Hold], dets: list[Hold], matched: list[tuple[int, int]], tally: _Tally
+) -> None:
     on_route = [(truths[t].route, dets[d].route) for d, t in matched if truths[t].route]
     for i in range(len(on_route)):
         for j in range(i + 1, len(on_route)):

@@ -5,9 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-#: How deep into a region its blurred rim reaches, in working pixels.
-RIM_PX = 3.0
-
 
 def disc(size: int) -> np.ndarray:
     """Elliptic structuring element ``size`` pixels wide."""
@@ -52,7 +49,7 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     """Fill enclosed holes (a pocket's hole, a jug's dark opening) so a hold is one region."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(mask)
-    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+    cv2.drawContours(filled, contours, -1, (1,), thickness=cv2.FILLED)
     return filled
 
 

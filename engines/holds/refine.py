@@ -1,8 +1,8 @@
 """Second looks at segmented regions: T-nut holes out, holds on volumes split off.
 
-* Every wall is studded with T-nuts (bolt holes on a 15-20 cm grid), dark dots in a metal rim,
-  about 1 cm across; they are counted on the photo, their typical size measured, and small
-  dark-cored regions of about that size are dropped. A foot chip is at least three times wider.
+* Every wall is studded with T-nuts (bolt holes on a 15-20 cm grid), dark dots about 1 cm
+  across, often in a metal rim; they are counted on the photo, their hole size measured, and
+  dark-cored regions up to three holes wide are dropped. A foot chip is wider than that.
 * A volume is a big region of one colour whose facets only change its brightness; a compact,
   crisply outlined patch of another colour inside it is a hold bolted onto it.
 """
@@ -18,11 +18,7 @@ from engines.holds.masks import disc, fill_holes, outline_sharpness, relabel, so
 #: Fewest dark dots that make a T-nut grid.
 _MIN_T_NUTS = 15
 #: Regions up to this many T-nut hole diameters wide, with a dark core, are T-nuts.
-_T_NUT_REGION = 0.1
-#: Fewest small dark-cored regions from which to measure the T-nuts' own size.
-_MIN_T_NUT_REGIONS = 8
-#: Regions up to this much wider than the typical T-nut region are T-nuts too.
-_T_NUT_SPREAD = 1.15
+_T_NUT_REGION = 3.0
 #: A region must be this many smallest holds big to carry holds of its own (a volume).
 _CARRIER_AREA = 100
 #: Colour departure (share of brightness) inside a volume that marks another hold.
@@ -40,7 +36,7 @@ def t_nut_diameter(darkness: np.ndarray, *, max_diameter: float) -> float | None
         Median diameter of the small round dark dots, or None with fewer than 15 of them.
     """
     dark = (darkness > 0.5).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     diameter = np.sqrt(4.0 * area / np.pi)
     span = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
@@ -51,19 +47,15 @@ def t_nut_diameter(darkness: np.ndarray, *, max_diameter: float) -> float | None
 
 
 def drop_t_nuts(
-    labels: np.ndarray, darkness: np.ndarray, t_nut: float | None, *, min_diameter: float
+    labels: np.ndarray, darkness: np.ndarray, t_nut: float | None
 ) -> tuple[np.ndarray, int]:
-    """Remove the regions that are T-nuts: small, with a dark hole, of the T-nuts' size.
-
-    The size comes from the regions themselves when enough small dark-cored ones were found
-    (most of them are T-nuts; a foot chip is at least twice as wide), else from the holes.
+    """Remove the regions that are T-nuts: a dark hole, and at most `_T_NUT_REGION` holes wide.
 
     Args:
         labels: (H, W) int32 regions.
         darkness: (H, W) share of the wall's light each pixel lacks, unsmoothed.
         t_nut: typical T-nut hole diameter (`t_nut_diameter`), None when the photo shows no
             T-nut grid.
-        min_diameter: smallest hold diameter in pixels.
 
     Returns:
         The labels without T-nuts (renumbered) and how many were dropped.
@@ -71,15 +63,11 @@ def drop_t_nuts(
     if t_nut is None:
         return labels, 0
     areas = np.bincount(labels.ravel())
-    diameters = np.sqrt(4.0 * areas / np.pi)
     cored = np.zeros(len(areas), bool)
     cored[np.unique(labels[darkness > 0.5])] = True
-    cored[0] = False
-    small = cored & (diameters <= 3.0 * min_diameter)
-    limit = _T_NUT_REGION * t_nut
-    if small.sum() >= _MIN_T_NUT_REGIONS:
-        limit = max(limit, _T_NUT_SPREAD * float(np.median(diameters[small])))
-    drop = cored & (diameters <= limit)
+    # A T-nut with its metal rim is 1.5-2 holes wide; the smallest foot chip three.
+    drop = cored & (areas <= np.pi / 4 * (_T_NUT_REGION * t_nut) ** 2)
+    drop[0] = False
     if not drop.any():
         return labels, 0
     return relabel(np.where(drop[labels], 0, labels)), int(drop.sum())
@@ -107,7 +95,9 @@ def split_inclusions(
         core = cv2.erode(region, disc(7)) > 0
         pixels = image[window]
         off = np.where(core, _off_colour(pixels, np.median(pixels[core], axis=0)), 0)
-        parts = fill_holes(cv2.morphologyEx(trimmed(off, 0.6 * _OFF_COLOUR, _OFF_COLOUR), cv2.MORPH_OPEN, disc(3)))
+        parts = fill_holes(
+            cv2.morphologyEx(trimmed(off, 0.6 * _OFF_COLOUR, _OFF_COLOUR), cv2.MORPH_OPEN, disc(3))
+        )
         n, part_labels, stats, _ = cv2.connectedComponentsWithStats(parts, connectivity=8)
         local = out[window]
         for k in range(1, n):

@@ -3,9 +3,9 @@
 Three sources of candidate regions, from the cues of `engines.holds.cues`:
 
 1. colour evidence (``residual``): no shadow or chalk explains the pixel; kept as is;
-2. tone evidence (``darker``, ``lighter``): brighter or darker than the wall, as chalk and shadows also
-   are; kept only when a crisp outline runs around most of it (chalk clouds and shadows fade
-   out softly, a hold stands off the wall with a sharp edge);
+2. tone evidence (``darker``, ``lighter``): brighter or darker than the wall, as chalk and
+   shadows also are; kept only when a crisp outline runs around most of it (chalk clouds and
+   shadows fade out softly, a hold stands off the wall with a sharp edge);
 3. edge enclosures: patches ringed by crisp edges, for holds of the wall's own colour.
 
 Each region's outline is placed where its contrast falls to half (as a person tracing it would),
@@ -29,14 +29,17 @@ logger = logging.getLogger(__name__)
 
 #: Residual (share of local white) above which a pixel is surely not bare wall.
 _RESIDUAL = 0.1
-#: Shadow depth or chalk density above which a pixel may belong to a wall-toned hold.
-_DEVIATION = 0.25
+#: Shadow depth above which a pixel may belong to a hold darker than the wall.
+_DARKER = 0.25
+#: Chalk density above which a pixel may belong to a hold lighter than the wall: more than
+#: the haze climbers leave around holds.
+_LIGHTER = 0.3
 #: Gradient (share of the wall's brightness per pixel) along a crisp outline.
 _EDGE = 0.05
 #: Share of an outline that must be crisp for a tone region or enclosure to count as a hold.
 _OUTLINE_COVER = 0.6
-#: Regions whose area is below this share of their convex hull are not one hold.
-_SOLIDITY = 0.6
+#: Tone regions and enclosures below this share of their convex hull are not one hold.
+_SOLIDITY = 0.7
 
 
 @dataclass
@@ -80,14 +83,15 @@ def segment(image_bgr: np.ndarray, *, min_diameter: float) -> Segmentation:
     # Two half-resolution looks find the obvious holds so they do not vote for the wall; the
     # second sees past the first's bias near big volumes.
     half = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    guess = np.zeros(half.shape[:2], np.uint8)
+    guess = np.zeros(half.shape[:2], bool)
     for _ in range(2):
-        bg = estimate_background(half, exclude=guess > 0 if guess.any() else None)
+        bg = estimate_background(half, exclude=guess if guess.any() else None)
         found = (compute_cues(half, bg, edges=False).residual > 0.6 * _RESIDUAL).astype(np.uint8)
         # Filled: a volume bigger than the median window shows only as a ring at first.
-        guess |= cv2.dilate(fill_holes(found), np.ones((5, 5), np.uint8))
-    guess = cv2.resize(guess, image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-    background = estimate_background(image, exclude=guess > 0)
+        guess |= cv2.dilate(fill_holes(found), np.ones((5, 5), np.uint8)) > 0
+    size = (image.shape[1], image.shape[0])
+    full = cv2.resize(guess.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    background = estimate_background(image, exclude=full > 0)
     cues = compute_cues(image, background)
 
     sharp = hysteresis(cues.edges, _EDGE, 2 * _EDGE)
@@ -96,10 +100,12 @@ def segment(image_bgr: np.ndarray, *, min_diameter: float) -> Segmentation:
     # Tone regions are judged apart from colour regions (a coloured hold's shadow is a tone
     # region whose crisp edge is the hold's, not its own), and darker apart from lighter ones
     # (a pale volume's shadow is not part of it).
-    for tone in (cues.darker, cues.lighter):
-        candidates = _apart_from(trimmed(tone, 0.6 * _DEVIATION, _DEVIATION), mask, disc(7))
+    for tone, level in ((cues.darker, _DARKER), (cues.lighter, _LIGHTER)):
+        candidates = _apart_from(trimmed(tone, 0.6 * level, level), mask, disc(7))
         mask |= _outlined(candidates, sharp, outlined_min)
     mask |= _outlined(_enclosures(sharp), sharp, outlined_min)
+    # Close first: a volume's facets can come from different cues, a crack apart.
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, disc(3))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc(3))
     labels, rejected = label_regions(mask, min_diameter)
 
@@ -107,9 +113,10 @@ def segment(image_bgr: np.ndarray, *, min_diameter: float) -> Segmentation:
     raw = image_bgr.astype(np.float32).mean(axis=2) / 255.0
     darkness = 1.0 - raw / np.maximum(background.mean(axis=2), 1e-3)
     t_nut = t_nut_diameter(darkness, max_diameter=2.0 * min_diameter)
-    labels, dropped = drop_t_nuts(labels, darkness, t_nut, min_diameter=min_diameter)
+    labels, dropped = drop_t_nuts(labels, darkness, t_nut)
     rejected["T-nut hole"] += dropped
     labels = split_inclusions(image, labels, sharp, min_diameter)
+    logger.debug("segmented %d regions; rejected %s", int(labels.max()), dict(rejected))
     return Segmentation(labels, background, rejected)
 
 
@@ -184,7 +191,7 @@ def _enclosures(sharp: np.ndarray) -> np.ndarray:
         for c, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True)
         if parent >= 0 and 4 <= cv2.contourArea(c) <= max_area
     ]
-    cv2.drawContours(patches, holes, -1, 1, thickness=cv2.FILLED)
+    cv2.drawContours(patches, holes, -1, (1,), thickness=cv2.FILLED)
     return cv2.dilate(patches, np.ones((3, 3), np.uint8))
 
 
@@ -199,7 +206,9 @@ def _outlined(candidates: np.ndarray, sharp: np.ndarray, min_area: float) -> np.
         x0, y0 = max(x - 2, 0), max(y - 2, 0)
         window = np.s_[y0 : y + h + 2, x0 : x + w + 2]
         region = (labels[window] == i).astype(np.uint8)
-        if outline_sharpness(region, sharp[window]) < _OUTLINE_COVER or solidity(region) < 0.7:
+        if outline_sharpness(region, sharp[window]) < _OUTLINE_COVER:
+            continue
+        if solidity(region) < _SOLIDITY:
             continue
         out[window] |= region
     return out

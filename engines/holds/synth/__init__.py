@@ -1,4 +1,5 @@
-"""Synthetic wall photos with ground truth, to measure hold detection where no labelled photos exist."""
+"""Synthetic wall photos with ground truth: hold detection is measured where no labelled photos
+exist."""
 
 from engines.holds.synth.wall import SyntheticWall, generate_wall
 

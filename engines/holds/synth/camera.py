@@ -67,14 +67,17 @@ def photograph(
         (H, W, 3) uint8 BGR photo.
     """
     width, height = size
-    photo = cv2.warpPerspective(plane, homography, (width, height), flags=cv2.INTER_LINEAR)
+    photo = np.asarray(
+        cv2.warpPerspective(plane, homography, (width, height), flags=cv2.INTER_LINEAR),
+        np.float32,
+    )
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     r2 = ((xs / width - 0.5) ** 2 + (ys / height - 0.5) ** 2) / 0.5
     photo *= (1.0 - rng.uniform(0.0, 0.35) * r2)[..., None]
     photo *= (rng.uniform(0.92, 1.08, 3) * rng.uniform(0.85, 1.15)).astype(np.float32)
     sigma = rng.uniform(0.0, 1.1)
     if sigma > 0.3:
-        photo = cv2.GaussianBlur(photo, (0, 0), sigma)
+        photo = np.asarray(cv2.GaussianBlur(photo, (0, 0), sigma), np.float32)
     # Shot noise grows with brightness; read noise does not; chroma noise is blotchy.
     read = rng.uniform(0.004, 0.02)
     noise = rng.standard_normal(photo.shape).astype(np.float32)

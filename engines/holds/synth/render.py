@@ -27,7 +27,9 @@ def value_noise(
     amplitude = 1.0
     for _ in range(octaves):
         grid = rng.standard_normal((max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)))
-        out += amplitude * cv2.resize(grid.astype(np.float32), (w, h), cv2.INTER_CUBIC)
+        out += amplitude * cv2.resize(
+            grid.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+        )
         cell, amplitude = max(cell / 2.0, 1.0), amplitude * 0.5
     return (out - out.mean()) / (out.std() + 1e-6)
 
@@ -38,7 +40,7 @@ def _fixed(points: np.ndarray) -> np.ndarray:
 
 def fill_polygon(canvas: np.ndarray, polygon: np.ndarray, value: float) -> None:
     """Anti-aliased filled polygon with sub-pixel vertices."""
-    cv2.fillPoly(canvas, [_fixed(polygon)], value, cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(canvas, [_fixed(polygon)], (value,), cv2.LINE_AA, _SHIFT)
 
 
 def paint_wall(
@@ -74,9 +76,9 @@ def paint_wall(
         for y0 in np.arange(oy - 2 * panel, h, 2 * panel):
             xs, ys = int(max(x0, 0)), int(max(y0, 0))
             wall[ys : int(y0 + 2 * panel), xs : int(x0 + panel)] *= rng.uniform(0.96, 1.04)
-        cv2.line(seams, (int(x0), 0), (int(x0), h), 1.0, 1, cv2.LINE_AA)
+        cv2.line(seams, (int(x0), 0), (int(x0), h), (1.0,), 1, cv2.LINE_AA)
     for y0 in np.arange(oy - 2 * panel, h, 2 * panel):
-        cv2.line(seams, (0, int(y0)), (w, int(y0)), 1.0, 1, cv2.LINE_AA)
+        cv2.line(seams, (0, int(y0)), (w, int(y0)), (1.0,), 1, cv2.LINE_AA)
     wall *= (1.0 - rng.uniform(0.15, 0.4) * seams)[..., None]
     _t_nuts(rng, wall, px_per_cm)
     _smudges(rng, wall, px_per_cm)
@@ -109,12 +111,11 @@ def _smudges(rng: np.random.Generator, wall: np.ndarray, px_per_cm: float) -> No
         layer = np.zeros((h, w), np.float32)
         for _ in range(count):
             centre = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
-            axes = tuple(
-                max(1, int(rng.uniform(*size_cm) * px_per_cm * f))
-                for f in (1.0, rng.uniform(0.3, 1.0))
-            )
-            cv2.ellipse(layer, centre, axes, rng.uniform(0, 180), 0, 360, rng.uniform(*alpha), -1)
-        layer = cv2.GaussianBlur(layer, (0, 0), 1.2 * px_per_cm)
+            length = max(1, int(rng.uniform(*size_cm) * px_per_cm))
+            axes = (length, max(1, int(length * rng.uniform(0.3, 1.0))))
+            opacity = (float(rng.uniform(*alpha)),)
+            cv2.ellipse(layer, centre, axes, rng.uniform(0, 180), 0, 360, opacity, -1)
+        layer = np.asarray(cv2.GaussianBlur(layer, (0, 0), 1.2 * px_per_cm), np.float32)
         layer *= np.clip(0.6 + 0.5 * value_noise(rng, (h, w), 3.0 * px_per_cm), 0.0, 1.0)
         wall *= 1.0 - layer[..., None]
         wall += layer[..., None] * colour
@@ -140,11 +141,12 @@ def chalk_halo(
         rng.uniform(0, 180),
         0,
         360,
-        rng.uniform(0.1, 0.35),
+        (float(rng.uniform(0.1, 0.35)),),
         -1,
     )
-    layer = cv2.GaussianBlur(layer, (0, 0), 0.35 * radius + 1)
-    layer *= np.clip(0.6 + 0.5 * value_noise(rng, layer.shape, 0.5 * radius + 2), 0.0, 1.0)
+    layer = np.asarray(cv2.GaussianBlur(layer, (0, 0), 0.35 * radius + 1), np.float32)
+    noise = value_noise(rng, (y1 - y0, x1 - x0), 0.5 * radius + 2)
+    layer *= np.clip(0.6 + 0.5 * noise, 0.0, 1.0)
     crop = plane[y0:y1, x0:x1]
     crop *= 1.0 - layer[..., None]
     crop += layer[..., None] * _CHALK
@@ -182,8 +184,8 @@ def draw_hold(
     """
     outline = shape.outline * px_per_cm + centre
     depth = shape.depth_cm * px_per_cm
-    l = light.direction
-    offset = -l[:2] / l[2] * depth * 0.8
+    sun = light.direction
+    offset = -sun[:2] / sun[2] * depth * 0.8
     pad = int(np.abs(offset).max() + 3 * (0.25 * depth + 1) + 4)
     x0, y0 = np.floor(outline.min(axis=0)).astype(int) - pad
     x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + pad
@@ -194,23 +196,21 @@ def draw_hold(
 
     mask = np.zeros(crop.shape[:2], np.float32)
     fill_polygon(mask, local, 1.0)
-    shifted = cv2.warpAffine(
-        mask, np.float32([[1, 0, offset[0]], [0, 1, offset[1]]]), mask.shape[::-1]
-    )
+    shift = np.array([[1.0, 0.0, offset[0]], [0.0, 1.0, offset[1]]], np.float32)
+    shifted = cv2.warpAffine(mask, shift, (mask.shape[1], mask.shape[0]))
     shadow = cv2.GaussianBlur(shifted, (0, 0), 0.25 * depth + 1.0)
     crop *= (1.0 - light.shadow * shadow)[..., None]
 
     shade = _shading(shape, mask, local, centre - (x0, y0), depth, light, px_per_cm)
-    albedo = (
-        np.asarray(colour, np.float32)
-        * (1.0 + 0.04 * value_noise(rng, mask.shape, 0.4 * px_per_cm, octaves=2))[..., None]
-    )
+    size = (mask.shape[0], mask.shape[1])
+    grain = value_noise(rng, size, 0.4 * px_per_cm, octaves=2)
+    albedo = np.asarray(colour, np.float32) * (1.0 + 0.04 * grain)[..., None]
     painted = albedo * shade[..., None]
     if chalk > 0:
         # Chalk collects where hands go: the top of the hold.
         ys = np.arange(mask.shape[0], dtype=np.float32)[:, None] - (centre[1] - y0)
         top = np.clip(0.6 - ys / (2.0 * shape.radius_cm * px_per_cm), 0.0, 1.0)
-        cloud = value_noise(rng, mask.shape, 1.5 * px_per_cm, octaves=2)
+        cloud = value_noise(rng, size, 1.5 * px_per_cm, octaves=2)
         cloud = np.clip(0.5 + 0.5 * cloud, 0.0, 1.0)
         alpha = (chalk * top * cloud)[..., None]
         painted = painted * (1 - alpha) + _CHALK * alpha
@@ -233,8 +233,8 @@ def _shading(
     px_per_cm: float,
 ) -> np.ndarray:
     """Lambertian shading relative to the flat wall, with cavities darkened."""
-    l = light.direction
-    flat = light.ambient + (1 - light.ambient) * l[2]
+    sun = light.direction
+    flat = light.ambient + (1 - light.ambient) * sun[2]
     if shape.apex is not None:
         shade = np.ones_like(mask)
         apex = np.array(shape.apex) * px_per_cm + origin
@@ -242,7 +242,7 @@ def _shading(
             a, b = local[i], local[(i + 1) % len(local)]
             normal = np.cross(np.append(b - a, 0.0), np.append(apex - a, depth))
             normal *= np.sign(normal[2]) / np.linalg.norm(normal)
-            value = (light.ambient + (1 - light.ambient) * max(float(normal @ l), 0.0)) / flat
+            value = (light.ambient + (1 - light.ambient) * max(float(normal @ sun), 0.0)) / flat
             fill_polygon(shade, np.stack([a, b, apex]), value)
         return shade
     inside = (mask > 0.5).astype(np.uint8)
@@ -252,18 +252,20 @@ def _shading(
     height = cv2.GaussianBlur(height, (0, 0), 1.0)
     gy, gx = np.gradient(height)
     norm = np.sqrt(gx**2 + gy**2 + 1.0)
-    lambert = np.clip((-gx * l[0] - gy * l[1] + l[2]) / norm, 0.0, 1.0)
+    lambert = np.clip((-gx * sun[0] - gy * sun[1] + sun[2]) / norm, 0.0, 1.0)
     shade = (light.ambient + (1 - light.ambient) * lambert) / flat
     for cavity in shape.cavities:
         hole = np.zeros_like(mask)
+        cx, cy = _fixed(origin + np.array([cavity.cx, cavity.cy]) * px_per_cm)
+        ax, ay = _fixed(np.array([cavity.ax, cavity.ay]) * px_per_cm)
         cv2.ellipse(
             hole,
-            tuple(_fixed(origin + np.array([cavity.cx, cavity.cy]) * px_per_cm)),
-            tuple(_fixed(np.array([cavity.ax, cavity.ay]) * px_per_cm)),
+            (int(cx), int(cy)),
+            (int(ax), int(ay)),
             cavity.angle_deg,
             0,
             360,
-            1.0,
+            (1.0,),
             -1,
             cv2.LINE_AA,
             _SHIFT,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from engines.holds.geometry import rasterize, to_normalised
 from engines.holds.synth import palette
 from engines.holds.synth.camera import light_wall, photograph, random_homography
 from engines.holds.synth.render import Light, chalk_halo, draw_hold, paint_wall
@@ -184,11 +185,11 @@ class _WallBuilder:
             light=self.light,
             chalk=chalk,
         )
-        gap = max(1, int(round(_GAP_CM * self.px_per_cm)))
+        gap = max(1, round(_GAP_CM * self.px_per_cm))
         taken = self.taken_volumes if kind == "volume" else self.taken_holds
         points = np.round(outline).astype(np.int32)
-        cv2.fillPoly(taken, [points], 1)
-        cv2.polylines(taken, [points], True, 1, 2 * gap)
+        cv2.fillPoly(taken, [points], (1,))
+        cv2.polylines(taken, [points], True, (1,), 2 * gap)
         photo_outline = cv2.perspectiveTransform(outline[None], self.homography)[0]
         contrast = palette.delta_e(bgr, self.wall_bgr)
         self.truth.append(_Truth(photo_outline, kind, colour, route, contrast))
@@ -203,7 +204,7 @@ class _WallBuilder:
         ):
             return False
         mask = np.zeros_like(self.taken_holds)
-        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
+        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], (1,))
         if (mask & self.taken_holds).any():
             return False
         if on is not None:
@@ -217,40 +218,27 @@ class _WallBuilder:
     def _ground_truth(self, image: np.ndarray, seed: int) -> SyntheticWall:
         labels = np.zeros(image.shape[:2], np.int32)
         holds: list[Hold] = []
-        w, h = self.width, self.height
+        size = (self.width, self.height)
         order = sorted(range(len(self.truth)), key=lambda i: self.truth[i].type != "volume")
         for i in order:
-            labels[_covered(self.truth[i].outline, labels.shape)] = i + 1
+            labels[rasterize(self.truth[i].outline, (self.height, self.width))] = i + 1
         for i, t in enumerate(self.truth):
             moments = cv2.moments(t.outline.astype(np.float32))
-            cx, cy = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
-            (x0, y0), (x1, y1) = t.outline.min(axis=0), t.outline.max(axis=0)
+            centroid = np.array([[moments["m10"], moments["m01"]]]) / moments["m00"]
+            centre = to_normalised(centroid, size)[0]
+            polygon = to_normalised(t.outline, size)
+            (x0, y0), (x1, y1) = polygon.min(axis=0), polygon.max(axis=0)
             holds.append(
                 Hold(
                     id=f"g{i + 1}",
-                    x=float(np.clip(cx / w, 0, 1)),
-                    y=float(np.clip(cy / h, 0, 1)),
+                    x=float(centre[0]),
+                    y=float(centre[1]),
                     type=t.type,
-                    polygon=[(float(px / w), float(py / h)) for px, py in t.outline],
+                    polygon=[(float(px), float(py)) for px, py in polygon],
                     color=t.color,
-                    bbox=(float(x0 / w), float(y0 / h), float(x1 / w), float(y1 / h)),
+                    bbox=(float(x0), float(y0), float(x1), float(y1)),
                     route=t.route,
                 )
             )
         contrast = np.array([t.contrast for t in self.truth], np.float64)
         return SyntheticWall(image, holds, labels, contrast, self.wall_name, self.px_per_cm, seed)
-
-
-def _covered(outline: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels at least half inside ``outline``: its exact area, unlike cv2's inclusive fill."""
-    scale = 4
-    x0, y0 = np.maximum(np.floor(outline.min(axis=0)).astype(int) - 1, 0)
-    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 2
-    x1, y1 = min(x1, shape[1]), min(y1, shape[0])
-    fine = np.zeros(((y1 - y0) * scale, (x1 - x0) * scale), np.uint8)
-    # Pixel centres sit at integer coordinates: pixel (i, j) spans [i - 0.5, i + 0.5].
-    points = (outline - (x0, y0) + 0.5) * scale - 0.5
-    cv2.fillPoly(fine, [np.round(points * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
-    cover = cv2.resize(fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-    ys, xs = np.nonzero(cover >= 128)
-    return ys + y0, xs + x0
