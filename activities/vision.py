@@ -261,16 +261,7 @@ class VisionActivities:
             activity.logger.info("ghost skipped: %s", err)
             return GhostResult(ghost_key=None, key_pose_count=0, skipped_reason=str(err))
         await self._store.put_bytes(params.bucket, params.output_key, ghost.timeline.to_bytes())
-        moves = [
-            {
-                "limb": move.limb.value,
-                "from_hold": move.from_hold,
-                "to_hold": move.to_hold,
-                "start_s": round(move.start_s, 3),
-                "end_s": round(move.end_s, 3),
-            }
-            for move in ghost.moves
-        ]
+        moves = [move.to_dict() for move in ghost.moves]
         plan_key = names.result_key(params.analysis_id, "ghost_plan")
         await self._store.put_bytes(params.bucket, plan_key, _dump_json_gz({"moves": moves}))
         return GhostResult(ghost_key=params.output_key, key_pose_count=len(ghost.key_times_s))

@@ -61,7 +61,6 @@ def bench_vision(
     ik_iterations: int = 100,
     clip_seconds: float = 30.0,
 ) -> BenchReport:
-    import cv2
     import torch
 
     from ascension.media import holds_around_body, write_clip
@@ -134,16 +133,7 @@ def bench_vision(
         move_figures=[f.to_dict() for f in biomech.moves],
         advice=[a.to_dict() for a in advice],
         ghost=ghost.timeline,
-        ghost_moves=[
-            {
-                "limb": m.limb.value,
-                "from_hold": m.from_hold,
-                "to_hold": m.to_hold,
-                "start_s": m.start_s,
-                "end_s": m.end_s,
-            }
-            for m in ghost.moves
-        ],
+        ghost_moves=[m.to_dict() for m in ghost.moves],
     )
     result_kb = len(gzip.compress(encode_json(document), compresslevel=6)) / 1024
     report.rows += [
@@ -200,7 +190,6 @@ def bench_vision(
         image = decode_photo(photo.read_bytes())
         photo_holds = len(detect_holds(image).hold_map.holds)
         report.rows.append([f"holds found on {photo.name}", str(photo_holds), "", "", ""])
-    del cv2
 
     report.figures = {
         "video": str(video) if video else "generated",

@@ -33,6 +33,16 @@ class GhostMove:
     start_s: float
     end_s: float
 
+    def to_dict(self) -> dict[str, str | float | None]:
+        """JSON-ready form, as the result document's ``ghost_moves`` expect it."""
+        return {
+            "limb": self.limb.value,
+            "from_hold": self.from_hold,
+            "to_hold": self.to_hold,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+        }
+
 
 @dataclass
 class GhostResult:
