@@ -1,4 +1,8 @@
-"""The FastAPI application: builds the app and includes one router per resource."""
+"""The FastAPI application: one router per resource, one error format, resources in the lifespan.
+
+Importable as ``api.app:app`` (served by ``ascension api``); tests build their own with
+`create_app(settings)`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
-from api.routes import health
-from ascension.db import create_schema, make_engine
+from api.errors import install_error_handlers
+from api.resources import ApiResources, RateLimits, TemporalConnection
+from api.routes import analyses, auth, health, uploads, videos
+from api.security import TokenService, load_jwt_secret
+from ascension.db import make_engine, migrate, session_factory
 from ascension.settings import Settings, get_settings
+from ascension.storage import make_object_store
+
+API_VERSION = "1.0.0"
 
 
 @asynccontextmanager
@@ -17,21 +29,59 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = make_engine(settings.effective_database_url)
     if settings.database_url is None:
-        # Embedded default: the SQLite file is created on first start.
+        # Embedded default: the SQLite file is created and migrated on first start. Real
+        # databases are migrated by `ascension migrate` (the bootstrap and deploys run it).
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await create_schema(engine)
+        await migrate(engine)
+    store = make_object_store(settings)
+    await store.ensure_bucket(settings.bucket)
+    resources = ApiResources(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        store=store,
+        tokens=TokenService(
+            load_jwt_secret(settings),
+            issuer=settings.jwt_issuer,
+            access_ttl_s=settings.access_token_ttl_s,
+        ),
+        temporal=TemporalConnection(settings, store),
+        limits=RateLimits.from_settings(settings),
+    )
+    app.state.resources = resources
     app.state.engine = engine
     try:
         yield
     finally:
+        await store.close()
         await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; tests pass their own settings, processes use the environment's."""
-    app = FastAPI(title="Ascension API", version="0.1.0", lifespan=lifespan)
-    app.state.settings = settings or get_settings()
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Ascension API",
+        version=API_VERSION,
+        description="Mobile-facing API of the Ascension climbing coach.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+        )
+    # Compresses JSON answers over 1 KB for clients that ask; stored result documents are
+    # already gzip and are sent as they are (their responses carry Content-Encoding).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(health.router)
+    for router in (auth.router, uploads.router, analyses.router, videos.router):
+        app.include_router(router, prefix="/api/v1")
     return app
 
 

@@ -1,17 +1,21 @@
 """Async database engine and session factory over the configured URL.
 
 PostgreSQL through asyncpg in every real deployment; SQLite (aiosqlite) for the embedded
-quickstart. The schema is created by migrations in production; `create_all` here serves the
-embedded default and tests.
+quickstart. The schema is created and upgraded by the Alembic migrations in
+``schema/migrations``, for PostgreSQL and the embedded SQLite file alike; `migrate` runs them on
+an engine's connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import schema.models  # noqa: F401 - registers the tables on SQLModel.metadata
@@ -23,9 +27,30 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-async def create_schema(engine: AsyncEngine) -> None:
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "schema" / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration without an ini file: the scripts live in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision``; a database already there is left as it is."""
+
+    def upgrade(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), revision)
+
     async with engine.begin() as conn:
-        await conn.run_sync(SQLModel.metadata.create_all)
+        await conn.run_sync(upgrade)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Bring the schema up to date (the migrations are the only way tables are made)."""
+    await migrate(engine)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

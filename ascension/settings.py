@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ObjectStoreKind = Literal["local", "s3"]
@@ -115,6 +115,25 @@ class Settings(BaseSettings):
     # --- API ------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 signing key (32+ bytes); unset = a random key kept in data_dir.",
+    )
+    jwt_issuer: str = "ascension"
+    access_token_ttl_s: int = Field(default=24 * 3600, ge=60)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=3600)
+    upload_url_ttl_s: int = Field(default=15 * 60, ge=60, le=7 * 24 * 3600)
+    max_video_upload_bytes: int = Field(default=500 * 1024 * 1024, ge=1024)
+    max_photo_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); none by default."
+    )
+    #: Requests per minute and client address; 0 turns a limit off.
+    rate_limit_login_per_min: int = Field(default=10, ge=0)
+    rate_limit_register_per_min: int = Field(default=5, ge=0)
+    rate_limit_upload_per_min: int = Field(default=30, ge=0)
+    #: Result documents cached in the API process (they never change once written).
+    result_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
 
     # --- Test harness ---------------------------------------------------------------------------
     test_reuse_servers: bool = Field(

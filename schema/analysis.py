@@ -23,6 +23,14 @@ class Tier(StrEnum):
     def includes_ghost(self) -> bool:
         return self is not Tier.FREEMIUM
 
+    @property
+    def monthly_analyses(self) -> int:
+        """Analyses a climber on this tier may start per calendar month (UTC)."""
+        return _MONTHLY_ANALYSES[self]
+
+
+_MONTHLY_ANALYSES = {Tier.FREEMIUM: 10, Tier.PREMIUM: 30, Tier.INFINITY: 100}
+
 
 class Stage(StrEnum):
     """Pipeline stages; their values are the routing-key prefixes of the seed's events."""

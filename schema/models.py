@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -43,6 +43,12 @@ SubscriptionTier = Tier
 AnalysisStatus = Status
 
 
+class Role(StrEnum):
+    USER = "user"
+    #: Support staff: may read any climber's analyses (never their passwords or tokens).
+    SUPPORT = "support"
+
+
 # --- users --------------------------------------------------------------------------------------
 class UserBase(SQLModel):
     email: str = Field(max_length=255, unique=True, index=True)
@@ -55,12 +61,55 @@ class User(UserBase, table=True):
     __tablename__ = "users"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     password_hash: str = Field(max_length=255)
+    role: Role = Field(default=Role.USER, sa_type=_varchar_enum(Role))
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class UserPublic(UserBase):
     id: uuid.UUID
+    role: Role
     created_at: datetime
+
+
+# --- sign-in sessions and refresh tokens ---------------------------------------------------------
+class AuthSession(SQLModel, table=True):
+    """One sign-in: a family of rotated refresh tokens; access tokens carry its id (`sid`).
+
+    Revoking the session (logout, or a refresh token presented twice) ends every token of it,
+    access tokens included, because each request checks the session is still open.
+    """
+
+    __tablename__ = "auth_sessions"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    #: Why it was revoked: "logout" or "refresh token reuse".
+    revoked_reason: str | None = Field(default=None, max_length=50)
+
+
+class RefreshToken(SQLModel, table=True):
+    """A refresh token, stored as its SHA-256 (the token itself is only ever with the client)."""
+
+    __tablename__ = "refresh_tokens"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="auth_sessions.id", index=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    #: Set when the token was exchanged; presenting it again revokes the whole session.
+    used_at: datetime | None = None
+
+
+# --- monthly analysis quota ---------------------------------------------------------------------
+class UsageQuota(SQLModel, table=True):
+    """Analyses started per user and calendar month (UTC); one atomic UPDATE consumes one."""
+
+    __tablename__ = "usage_quotas"
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    #: "2026-11"
+    period: str = Field(max_length=7, primary_key=True)
+    used: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 # --- videos -------------------------------------------------------------------------------------
@@ -132,7 +181,15 @@ class AnalysisBase(SQLModel):
 
 class Analysis(AnalysisBase, table=True):
     __tablename__ = "analyses"
+    __table_args__ = (
+        # A retried start with the same key finds the analysis it already created.
+        UniqueConstraint("user_id", "idempotency_key", name="uq_analyses_user_idempotency_key"),
+        # Listing "my analyses", newest first, is a range scan.
+        Index("idx_analyses_user_created", "user_id", "created_at"),
+    )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    ghost_requested: bool = False
     video_id: uuid.UUID = Field(foreign_key="videos.id", index=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     route_id: uuid.UUID | None = Field(default=None, foreign_key="routes.id", index=True)
@@ -146,7 +203,9 @@ class AnalysisPublic(AnalysisBase):
     id: uuid.UUID
     video_id: uuid.UUID
     route_id: uuid.UUID | None
+    ghost_requested: bool
     created_at: datetime
+    updated_at: datetime
     completed_at: datetime | None
 
 
@@ -166,3 +225,30 @@ class AnalysisMetrics(AnalysisMetricsBase, table=True):
 
 class AnalysisMetricsPublic(AnalysisMetricsBase):
     analysis_id: uuid.UUID
+
+
+# --- the event log behind the WebSocket ---------------------------------------------------------
+class AnalysisEventRecord(SQLModel, table=True):
+    """Every completion/failure event, in the order it was first recorded.
+
+    The CPU worker records an event here before it publishes it to RabbitMQ, so a WebSocket
+    client that reconnects with its last event id gets every event it missed, even those
+    published while no API process was listening. `message_id` is the event's deterministic
+    id: recording it again (an activity retry) changes nothing.
+    """
+
+    __tablename__ = "analysis_events"
+    __table_args__ = (Index("idx_analysis_events_user_id_id", "user_id", "id"),)
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    message_id: str = Field(max_length=255, unique=True)
+    analysis_id: uuid.UUID = Field(index=True)
+    user_id: uuid.UUID
+    routing_key: str = Field(max_length=255)
+    #: The event body exactly as published (schema/json/analysis_event.schema.json).
+    body: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,81 @@
+"""FastAPI dependencies: the process's resources, a database session, and who is calling."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.errors import ApiError, unauthorized
+from api.resources import ApiResources
+from api.security import InvalidToken, TokenService
+from schema.models import AuthSession, Role
+
+
+def get_resources(request: Request) -> ApiResources:
+    return request.app.state.resources
+
+
+Resources = Annotated[ApiResources, Depends(get_resources)]
+
+
+async def get_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+    async with resources.sessions() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from login or refresh.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in caller."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    role: Role
+
+
+async def authenticate(tokens: TokenService, session: AsyncSession, token: str) -> Principal:
+    """Check the JWT and that its sign-in session is still open (logout and reuse revoke it)."""
+    try:
+        claims = tokens.decode_access(token)
+    except InvalidToken:
+        raise unauthorized() from None
+    auth_session = await session.get(AuthSession, claims.session_id)
+    if (
+        auth_session is None
+        or auth_session.revoked_at is not None
+        or auth_session.user_id != claims.user_id
+    ):
+        raise unauthorized("this sign-in has ended; sign in again")
+    return Principal(claims.user_id, claims.session_id, claims.role)
+
+
+async def current_principal(
+    resources: Resources,
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized("sign in first: this request needs an access token")
+    return await authenticate(resources.tokens, session, credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+async def support_principal(principal: CurrentUser) -> Principal:
+    if principal.role is not Role.SUPPORT:
+        raise ApiError(403, "forbidden", "this needs a support account")
+    return principal
+
+
+SupportUser = Annotated[Principal, Depends(support_principal)]
