@@ -15,7 +15,9 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import install_error_handlers
 from api.resources import ApiResources, RateLimits, TemporalConnection
-from api.routes import analyses, auth, health, uploads, videos
+from api.results import DocumentCache
+from api.routes import analyses, auth, health, support, uploads, videos
+from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
 from ascension.db import make_engine, migrate, session_factory
 from ascension.settings import Settings, get_settings
@@ -35,6 +37,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migrate(engine)
     store = make_object_store(settings)
     await store.ensure_bucket(settings.bucket)
+    # Seed 000's lifecycle: unsaved uploads are deleted by the store a week after upload.
+    await store.expire_prefix(settings.bucket, "uploads/", UPLOAD_RETENTION.days)
     resources = ApiResources(
         settings=settings,
         engine=engine,
@@ -47,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
         temporal=TemporalConnection(settings, store),
         limits=RateLimits.from_settings(settings),
+        results=DocumentCache(settings.result_cache_bytes),
     )
     app.state.resources = resources
     app.state.engine = engine
@@ -80,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # already gzip and are sent as they are (their responses carry Content-Encoding).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(health.router)
-    for router in (auth.router, uploads.router, analyses.router, videos.router):
+    for router in (auth.router, uploads.router, analyses.router, videos.router, support.router):
         app.include_router(router, prefix="/api/v1")
     return app
 

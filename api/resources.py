@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from api.ratelimit import RateLimiter
+from api.results import DocumentCache
 from api.security import TokenService
 from ascension.settings import Settings
 from ascension.storage import ObjectStore
@@ -68,4 +69,5 @@ class ApiResources:
     tokens: TokenService
     temporal: TemporalConnection
     limits: RateLimits
+    results: DocumentCache
     extras: dict[str, object] = field(default_factory=dict)

@@ -20,10 +20,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from miniopy_async.api import Minio
-from miniopy_async.commonconfig import CopySource
+from miniopy_async.commonconfig import ENABLED, CopySource, Filter
+from miniopy_async.deleteobjects import DeleteObject
 from miniopy_async.error import S3Error
+from miniopy_async.lifecycleconfig import Expiration, LifecycleConfig, Rule
 
 from ascension.settings import Settings
+from ascension.sigv4 import presign
 
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket"})
 
@@ -65,6 +68,15 @@ class ObjectStore(ABC):
         """Delete the object; True if it existed."""
 
     @abstractmethod
+    async def delete_prefix(self, bucket: str, prefix: str) -> int:
+        """Delete every object whose key starts with ``prefix``; returns how many."""
+
+    async def expire_prefix(self, bucket: str, prefix: str, days: int) -> None:  # noqa: B027
+        """Have the store delete objects under ``prefix`` ``days`` after they were written.
+
+        A lifecycle rule, enforced by S3/MinIO; the local quickstart store keeps everything."""
+
+    @abstractmethod
     async def download_file(self, bucket: str, key: str, path: Path) -> int:
         """Stream the object to ``path`` (never whole in memory); returns its size."""
 
@@ -78,9 +90,18 @@ class ObjectStore(ABC):
         """Server-side copy inside one bucket; raises `ObjectNotFound`."""
 
     async def presigned_put(
-        self, bucket: str, key: str, *, expires: timedelta
+        self,
+        bucket: str,
+        key: str,
+        *,
+        expires: timedelta,
+        content_type: str | None = None,
+        content_length: int | None = None,
     ) -> str | None:  # pragma: no cover - overridden where supported
-        """A URL a client can PUT the object to, or None when this store cannot presign."""
+        """A URL a client can PUT the object to, or None when this store cannot presign.
+
+        When given, the content type and exact length are part of the signature: the store
+        refuses an upload whose headers differ."""
         return None
 
     async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
@@ -103,6 +124,10 @@ class S3ObjectStore(ObjectStore):
         region: str | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._secure = secure
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._region = region or "us-east-1"
         self._client = Minio(
             endpoint, access_key, secret_key, secure=secure, region=region or "us-east-1"
         )
@@ -153,6 +178,26 @@ class S3ObjectStore(ObjectStore):
             await self._client.remove_object(bucket, key)
         return existed
 
+    async def delete_prefix(self, bucket: str, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("refusing to delete a whole bucket")
+        listing = await self._client.list_objects(bucket, prefix=prefix, recursive=True)
+        doomed = [DeleteObject(item.object_name) for item in listing if item.object_name]
+        if doomed:
+            errors = await self._client.remove_objects(bucket, doomed)
+            if errors:
+                raise RuntimeError(f"could not delete {len(errors)} objects under {prefix}")
+        return len(doomed)
+
+    async def expire_prefix(self, bucket: str, prefix: str, days: int) -> None:
+        rule = Rule(
+            ENABLED,
+            rule_filter=Filter(prefix=prefix),
+            rule_id=f"expire-{prefix.strip('/').replace('/', '-')}",
+            expiration=Expiration(days=days),
+        )
+        await self._client.set_bucket_lifecycle(bucket, LifecycleConfig([rule]))
+
     async def download_file(self, bucket: str, key: str, path: Path) -> int:
         try:
             stat = await self._client.fget_object(bucket, key, str(path))
@@ -175,8 +220,32 @@ class S3ObjectStore(ObjectStore):
                 raise ObjectNotFound(bucket, source_key) from None
             raise
 
-    async def presigned_put(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
-        return str(await self._client.presigned_put_object(bucket, key, expires=expires))
+    async def presigned_put(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        expires: timedelta,
+        content_type: str | None = None,
+        content_length: int | None = None,
+    ) -> str | None:
+        bound: dict[str, str] = {}
+        if content_type is not None:
+            bound["content-type"] = content_type
+        if content_length is not None:
+            bound["content-length"] = str(content_length)
+        return presign(
+            "PUT",
+            endpoint=self.endpoint,
+            secure=self._secure,
+            bucket=bucket,
+            key=key,
+            access_key=self._access_key,
+            secret_key=self._secret_key,
+            region=self._region,
+            expires=expires,
+            headers=bound,
+        )
 
     async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
         return str(await self._client.presigned_get_object(bucket, key, expires=expires))
@@ -238,6 +307,23 @@ class LocalObjectStore(ObjectStore):
         except FileNotFoundError:
             return False
         return True
+
+    async def delete_prefix(self, bucket: str, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("refusing to delete a whole bucket")
+        root = self._path(bucket, "")
+
+        def remove() -> int:
+            doomed = [
+                p
+                for p in root.rglob("*")
+                if p.is_file() and p.relative_to(root).as_posix().startswith(prefix)
+            ]
+            for path in doomed:
+                path.unlink(missing_ok=True)
+            return len(doomed)
+
+        return await asyncio.to_thread(remove) if root.exists() else 0
 
     async def download_file(self, bucket: str, key: str, path: Path) -> int:
         source = self._path(bucket, key)

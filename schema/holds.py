@@ -8,7 +8,7 @@ they can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 #: Hold types the app can draw and the advice rules understand.
 HOLD_TYPES: Final = frozenset(
@@ -117,3 +117,15 @@ def validate_hold_map(candidate: HoldMap, detected: HoldMap | None = None) -> Ho
     if problems:
         raise HoldMapError(problems)
     return candidate
+
+
+def hold_map_from_dict(data: dict[str, Any]) -> HoldMap:
+    """The inverse of `dataclasses.asdict` for a stored map (JSON turns tuples into lists)."""
+    holds = []
+    for raw in data.get("holds", []):
+        fields = dict(raw)
+        fields["polygon"] = [(float(x), float(y)) for x, y in fields.get("polygon") or []]
+        bbox = fields.get("bbox")
+        fields["bbox"] = tuple(float(v) for v in bbox) if bbox else None
+        holds.append(Hold(**fields))
+    return HoldMap(int(data["image_width"]), int(data["image_height"]), holds)

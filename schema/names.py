@@ -45,6 +45,11 @@ def saved_key(user_id: str, video_id: str) -> str:
     return f"saved/{user_id}/{video_id}.mp4"
 
 
+def route_photo_key(user_id: str, route_id: str, extension: str = "jpg") -> str:
+    """Wall photos live with the route (no expiry): its holds may be re-detected later."""
+    return f"routes/{user_id}/{route_id}.{extension}"
+
+
 def thumbnail_key(video_id: str) -> str:
     return f"thumbnails/{video_id}.jpg"
 

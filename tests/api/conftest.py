@@ -30,18 +30,28 @@ from schema.analysis import Tier
 from schema.models import Role, User
 
 
+_QUEUES = f"api-{uuid.uuid4().hex[:8]}"
+
+
+def api_queue_prefix() -> str:
+    """Task queues of the session's API: workers started by tests serve these."""
+    return _QUEUES
+
+
 @pytest.fixture(scope="session")
 def api_settings(
     stack_settings: Settings, temporal_dev_env: WorkflowEnvironment, tmp_path_factory
 ) -> Settings:
     address = temporal_dev_env.client.service_client.config.target_host
+    queues = api_queue_prefix()
     return stack_settings.model_copy(
         update={
             "temporal_address": address,
             "temporal_namespace": temporal_dev_env.client.namespace,
             "data_dir": Path(tmp_path_factory.mktemp("api-data")),
-            "cpu_task_queue": f"api-cpu-{uuid.uuid4().hex[:8]}",
-            "gpu_task_queue": f"api-gpu-{uuid.uuid4().hex[:8]}",
+            # `tests.utils.pipeline.gpu_worker(client, prefix, fake)` serves f"{prefix}-gpu".
+            "cpu_task_queue": f"{queues}-cpu",
+            "gpu_task_queue": f"{queues}-gpu",
             # Tests register many accounts from one address; the limiter has tests of its own.
             "rate_limit_login_per_min": 0,
             "rate_limit_register_per_min": 0,
