@@ -57,6 +57,30 @@ def cmd_bootstrap(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(_: argparse.Namespace) -> int:
+    """Bring the configured database (or the embedded SQLite file) up to the latest schema."""
+    from ascension.db import make_engine, migrate
+
+    settings = get_settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:  # a clear line, not a traceback, for a missing or refused database
+        console.print(f"[red]migrate failed:[/] {type(exc).__name__}: {exc}")
+        return 1
+    console.print("database schema is up to date")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """Run the embedded stack in the foreground until Ctrl-C."""
     from ascension.devstack import run_dev_stack
@@ -128,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="check every component and say how to fix what is missing")
     sub.add_parser("bootstrap", help="build/fetch the server binaries into the cache")
+    sub.add_parser("migrate", help="apply the database migrations (Alembic) to the app database")
     dev = sub.add_parser("dev", help="run the embedded stack (Temporal + Web UI, API)")
     dev.add_argument("--no-api", action="store_true", help="do not serve the API")
     api = sub.add_parser("api", help="serve the HTTP API")
@@ -162,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "doctor": cmd_doctor,
     "bootstrap": cmd_bootstrap,
+    "migrate": cmd_migrate,
     "dev": cmd_dev,
     "api": cmd_api,
     "worker": cmd_worker,

@@ -71,4 +71,9 @@ UV_CACHE_DIR="$CACHE/uv-cache" "$uv" sync --frozen --extra dev --python "$python
 # --- 3. Server binaries ----------------------------------------------------------------------
 step "server binaries (Temporal CLI, Temporal test server, MinIO)"
 "$ROOT/.venv/bin/ascension" bootstrap
+# --- 4. Database schema ----------------------------------------------------------------------
+# The embedded SQLite file, or ASCENSION_DATABASE_URL when it names a running PostgreSQL.
+# (The test suite migrates each database it creates itself.)
+step "database migrations (Alembic)"
+"$ROOT/.venv/bin/ascension" migrate || die "database migrations failed (see above)."
 step "bootstrap done; 'make doctor' lists every component"
