@@ -161,3 +161,19 @@ def test_rate_limiter_allows_a_window_then_refuses_with_retry_after() -> None:
     assert refused.value.headers == {"Retry-After": "60"}
     now[0] += 60.5
     limiter.hit("1.2.3.4")
+
+
+async def test_login_is_rate_limited_per_client(api_settings) -> None:
+    from api.app import create_app
+
+    app = create_app(api_settings.model_copy(update={"rate_limit_login_per_min": 2}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            guess = {"email": "victim@example.com", "password": "guess"}
+            codes = [(await client.post(f"{AUTH}/login", json=guess)).status_code for _ in range(2)]
+            assert codes == [401, 401]
+            limited = await client.post(f"{AUTH}/login", json=guess)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "too_many_requests"
+    assert int(limited.headers["retry-after"]) > 0
