@@ -1,27 +1,109 @@
-"""The `publish_event` activity: the seed's RabbitMQ events, now sent on the workflow's behalf."""
+"""The `publish_event` activity: the seed's RabbitMQ events, now sent on the workflow's behalf.
+
+Each event is first recorded in ``analysis_events`` and only then published. The table is the
+log WebSocket clients replay from when they reconnect, so an event a client could have seen live
+is always there to replay; the row's id travels to consumers in the AMQP header ``x-event-id``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import Insert
 from temporalio import activity
 
 from ascension.events import EventPublisher
 from schema import names
 from schema.analysis import AnalysisEvent
+from schema.events import event_body
+from schema.models import AnalysisEventRecord
+
+log = logging.getLogger(__name__)
+
+#: AMQP header carrying the event's id in ``analysis_events`` (what clients resume from).
+EVENT_ID_HEADER = "x-event-id"
+
+_EVENTS: Table = AnalysisEventRecord.__table__  # type: ignore[attr-defined]
+
+
+async def record_event(engine: AsyncEngine, event: AnalysisEvent) -> int | None:
+    """Insert the event once (keyed by its message id) and return its id in the log.
+
+    A retry of the same event inserts nothing and returns the id of the first insert. Returns
+    None, recording nothing, when the event's ids are not UUIDs (only the workflow tests and
+    benchmarks start analyses with made-up ids; the API always uses UUIDs).
+    """
+    try:
+        analysis_id, user_id = uuid.UUID(event.analysis_id), uuid.UUID(event.user_id)
+    except ValueError:
+        log.warning("event %s has non-UUID ids; not recorded", event.message_id)
+        return None
+    values = {
+        "message_id": event.message_id,
+        "analysis_id": analysis_id,
+        "user_id": user_id,
+        "routing_key": event.routing_key,
+        "body": event_body(event),
+        "recorded_at": datetime.now(UTC),
+    }
+    dialect = engine.dialect.name
+    insert: Insert
+    if dialect == "postgresql":
+        insert = (
+            postgresql.insert(_EVENTS)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+        )
+    elif dialect == "sqlite":
+        insert = (
+            sqlite.insert(_EVENTS)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+        )
+    else:  # pragma: no cover - the project supports these two databases only
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    async with engine.begin() as conn:
+        await conn.execute(insert)
+        found = await conn.execute(
+            select(_EVENTS.c.id).where(_EVENTS.c.message_id == event.message_id)
+        )
+        return int(found.scalar_one())
+
+
+async def record_and_publish(
+    engine: AsyncEngine, publisher: EventPublisher | None, event: AnalysisEvent
+) -> int | None:
+    """What the activity does: record, then publish with a broker confirm (off the event loop).
+
+    Returns the event's id in the log. Raises while the broker is down, after recording, so a
+    retry finds the row already there and only publishes.
+    """
+    event_id = await record_event(engine, event)
+    if publisher is None:
+        log.info("no broker configured; event %s recorded, not sent", event.routing_key)
+        return event_id
+    headers = {EVENT_ID_HEADER: event_id} if event_id is not None else None
+    await asyncio.to_thread(publisher.publish, event, headers=headers)
+    return event_id
 
 
 class EventActivities:
-    """Bound to the worker's publisher; None when no broker is configured (quickstart)."""
+    """Bound to the worker's database and publisher (None when no broker is configured)."""
 
-    def __init__(self, publisher: EventPublisher | None) -> None:
+    def __init__(self, publisher: EventPublisher | None, engine: AsyncEngine) -> None:
         self._publisher = publisher
+        self._engine = engine
 
     @activity.defn(name=names.PUBLISH_EVENT)
-    def publish_event(self, event: AnalysisEvent) -> None:
-        """Publish with a broker confirm. A plain ``def``: pika blocks, so the worker runs this
-        in its thread pool. While the broker is down this raises and Temporal retries it (the
-        workflow's policy outlasts a long outage); the message id stays the same across retries
-        so consumers can drop duplicates."""
-        if self._publisher is None:
-            activity.logger.info("no broker configured; event %s not sent", event.routing_key)
-            return
-        self._publisher.publish(event)
+    async def publish_event(self, event: AnalysisEvent) -> None:
+        """Record the event, then publish it with a broker confirm. While the database or the
+        broker is down this raises and Temporal retries (the workflow's policy outlasts a long
+        outage); the message id stays the same across retries, so the row is written once and
+        consumers can drop duplicate messages."""
+        await record_and_publish(self._engine, self._publisher, event)

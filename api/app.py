@@ -14,9 +14,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import install_error_handlers
+from api.events_hub import start_event_hub
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
-from api.routes import analyses, auth, health, support, uploads, videos
+from api.routes import analyses, auth, health, support, uploads, videos, ws
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
 from ascension.db import make_engine, migrate, session_factory
@@ -55,9 +56,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.resources = resources
     app.state.engine = engine
+    # WebSocket fan-out: its own exclusive queue on ascension.events (or the event log when
+    # no broker is configured); it also registers itself in resources.extras.
+    hub = await start_event_hub(resources)
     try:
         yield
     finally:
+        await hub.close()
         await store.close()
         await engine.dispose()
 
@@ -85,7 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # already gzip and are sent as they are (their responses carry Content-Encoding).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(health.router)
-    for router in (auth.router, uploads.router, analyses.router, videos.router, support.router):
+    for router in (
+        auth.router,
+        uploads.router,
+        analyses.router,
+        videos.router,
+        support.router,
+        ws.router,
+    ):
         app.include_router(router, prefix="/api/v1")
     return app
 

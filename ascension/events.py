@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 from datetime import datetime
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -70,8 +71,12 @@ class EventPublisher:
             with contextlib.suppress(pika.exceptions.AMQPError):
                 connection.close()
 
-    def publish(self, event: AnalysisEvent) -> None:
-        """Publish and wait for the broker's confirm; raises when it cannot be confirmed."""
+    def publish(self, event: AnalysisEvent, *, headers: dict[str, Any] | None = None) -> None:
+        """Publish and wait for the broker's confirm; raises when it cannot be confirmed.
+
+        ``headers`` become AMQP message headers (e.g. the event's id in the event log); the
+        documented body never changes.
+        """
         body = json.dumps(event_body(event), separators=(",", ":")).encode()
         properties = pika.BasicProperties(
             content_type="application/json",
@@ -80,6 +85,7 @@ class EventPublisher:
             type=event.routing_key.rsplit(".", 1)[0],
             timestamp=int(datetime.fromisoformat(event.occurred_at).timestamp()),
             app_id="ascension",
+            headers=headers,
         )
         with self._lock:
             for attempt in (1, 2):

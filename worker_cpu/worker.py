@@ -63,7 +63,7 @@ def cpu_activities(resources: CpuResources) -> list[Any]:
         records.persist_results,
         records.save_route_holds,
         UploadCleanup(resources.store).cleanup_upload,
-        EventActivities(resources.publisher).publish_event,
+        EventActivities(resources.publisher, resources.engine).publish_event,
     ]
 
 

@@ -90,7 +90,7 @@ async def live_api(api_app: FastAPI) -> AsyncIterator[LiveApi]:
     """The session's app served by uvicorn on a loopback port (its lifespan already ran)."""
     port = free_port()
     config = uvicorn.Config(
-        api_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"
+        api_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
