@@ -44,7 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import EVENT_ID_HEADER
 from api.resources import ApiResources
-from ascension.events import declare_topology
+from ascension.events import declare_events_exchange
 from ascension.progress import read_progress
 from schema import names
 from schema.analysis import AnalysisProgress, Stage, Status
@@ -261,7 +261,7 @@ class _BrokerFeed:
             try:
                 connection = pika.BlockingConnection(self._parameters)
                 channel = connection.channel()
-                declare_topology(channel)
+                declare_events_exchange(channel)
                 queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
                 channel.queue_bind(queue, names.EVENTS_EXCHANGE, routing_key="#")
                 # Auto-ack: the queue dies with this connection anyway; the event log, not the

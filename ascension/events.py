@@ -42,6 +42,13 @@ def declare_topology(channel: BlockingChannel) -> None:
             channel.queue_bind(queue, exchange, routing_key=queue)
 
 
+def declare_events_exchange(channel: BlockingChannel) -> None:
+    """Only what publishing and listening need. The job queues are left to their owners
+    (the ingress checks them passively): redeclaring a legacy queue that carries dead-letter
+    arguments with none would be refused by the broker and stop every publish."""
+    channel.exchange_declare(names.EVENTS_EXCHANGE, exchange_type="topic", durable=True)
+
+
 class EventPublisher:
     """Publishes `AnalysisEvent`s on ``ascension.events`` with publisher confirms."""
 
@@ -61,7 +68,7 @@ class EventPublisher:
         self._connection = pika.BlockingConnection(self._parameters)
         channel = self._connection.channel()
         channel.confirm_delivery()
-        declare_topology(channel)
+        declare_events_exchange(channel)
         self._channel = channel
         return channel
 

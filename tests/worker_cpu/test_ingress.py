@@ -1,0 +1,436 @@
+"""The legacy ingress against real RabbitMQ, PostgreSQL, MinIO and the Temporal dev server.
+
+Jobs are published the way a seed-000 producer does (plain pika, exchange ``ascension.vision``,
+routing key = queue name) and the production CPU worker runs the workflow they start; only the
+GPU activities are doubles. The module gets a RabbitMQ vhost of its own, so the job and parking
+queues it empties and reads hold nothing but its own messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+import pika.exceptions
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from ascension.db import session_scope
+from ascension.events import declare_topology
+from ascension.servers import RabbitMQServer, free_port
+from ascension.settings import Settings
+from ascension.storage import make_object_store
+from ascension.temporal_client import connect_temporal
+from schema import names
+from schema.analysis import Status, Tier, ValidateHoldsInput
+from schema.models import Analysis, Route, User, Video
+from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
+from worker_cpu.ingress import (
+    ORIGINAL_QUEUE_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER,
+    PARKING_QUEUE,
+    REASON_HEADER,
+    Ingress,
+    run_ingress,
+    running_ingress,
+)
+from worker_cpu.legacy_jobs import Backoff, JobMapper
+from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+pytestmark = pytest.mark.integration
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+def _fresh_vhost(rabbitmq: RabbitMQServer | None, amqp_url: str) -> str:
+    """A fresh vhost on the session's node (the configured broker as is when reusing servers)."""
+    if rabbitmq is None:
+        return amqp_url
+    vhost = f"ingress-{uuid.uuid4().hex[:8]}"
+    rabbitmq.ctl("add_vhost", vhost)
+    rabbitmq.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    return rabbitmq.url(vhost)
+
+
+@pytest.fixture(scope="module")
+def broker_url(rabbitmq: RabbitMQServer | None, amqp_url: str) -> str:
+    return _fresh_vhost(rabbitmq, amqp_url)
+
+
+@pytest.fixture(scope="module")
+async def resources(stack_settings: Settings) -> AsyncIterator[CpuResources]:
+    async with open_cpu_resources(stack_settings, create_tables=True) as res:
+        await res.store.ensure_bucket(stack_settings.bucket)
+        yield res
+
+
+@pytest.fixture(scope="module")
+async def client(temporal_dev_env: WorkflowEnvironment, stack_settings, resources) -> Client:
+    target = temporal_dev_env.client.service_client.config.target_host
+    return await connect_temporal(stack_settings, resources.store, target=target)
+
+
+@pytest.fixture
+def ingress_settings(stack_settings: Settings, task_queue: str) -> Settings:
+    """The ingress's settings: this test's task queues (its workers serve them)."""
+    return stack_settings.model_copy(
+        update={"cpu_task_queue": f"{task_queue}-cpu", "gpu_task_queue": f"{task_queue}-gpu"}
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+async def _climber(
+    resources: CpuResources, tier: Tier = Tier.PREMIUM
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A user and a route with a wall photo (its holds get detected, then validated)."""
+    user = User(email=f"{uuid.uuid4().hex[:10]}@example.com", password_hash="-")
+    user.subscription_tier = tier
+    route = Route(user_id=user.id, photo_key=names.route_photo_key(str(user.id), "wall"))
+    async with session_scope(resources.engine) as session:
+        session.add(user)
+        await session.flush()
+        session.add(route)
+        await session.commit()
+    return user.id, route.id
+
+
+def _job(
+    user_id: uuid.UUID,
+    route_id: uuid.UUID,
+    analysis_id: uuid.UUID,
+    *,
+    bucket: str | None,
+    video_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """A job in seed 000's documented format (without ``video_url`` when ``bucket`` is None)."""
+    job: dict[str, Any] = {
+        "job_id": str(uuid.uuid4()),
+        "analysis_id": str(analysis_id),
+        "user_id": str(user_id),
+        "route_id": str(route_id),
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    if bucket is not None:
+        video = video_id or uuid.uuid4()
+        job["video_url"] = f"s3://{bucket}/{names.upload_key(str(user_id), str(video))}"
+    return job
+
+
+def _publish(url: str, queue: str, body: bytes, message_id: str | None = None) -> None:
+    """Publish as a legacy producer: persistent, to ``ascension.vision`` by the queue's name."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        declare_topology(channel)
+        channel.confirm_delivery()
+        channel.basic_publish(
+            names.VISION_EXCHANGE,
+            queue,
+            body,
+            pika.BasicProperties(
+                content_type="application/json",
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=message_id,
+            ),
+            mandatory=True,
+        )
+    finally:
+        connection.close()
+
+
+def _depth(url: str, queue: str) -> int:
+    """Messages ready in ``queue`` (0 while it does not exist yet)."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        frame = connection.channel().queue_declare(queue, passive=True)
+        return int(frame.method.message_count)
+    except pika.exceptions.ChannelClosedByBroker as err:
+        if err.reply_code == 404:
+            return 0
+        raise
+    finally:
+        connection.close()
+
+
+def _take_all(url: str, queue: str) -> list[tuple[Any, bytes]]:
+    """(properties, body) of every message in ``queue``, removing them."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    taken = []
+    try:
+        channel = connection.channel()
+        while True:
+            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return taken
+            taken.append((properties, body))
+    finally:
+        connection.close()
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def _consuming(ingress: Ingress) -> None:
+    await _until(ingress.consuming.is_set)
+
+
+async def _runs(client: Client, workflow_id: str) -> list[str]:
+    """Run ids of every execution with this workflow id (visibility catches up first)."""
+    for _ in range(100):
+        runs = [w.run_id async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+        if runs:
+            return runs
+        await asyncio.sleep(0.1)
+    return []
+
+
+# --- tests --------------------------------------------------------------------------------------
+async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
+    client: Client,
+    resources: CpuResources,
+    ingress_settings: Settings,
+    broker_url: str,
+    task_queue: str,
+) -> None:
+    user_id, route_id = await _climber(resources)
+    analysis_id, video_id = uuid.uuid4(), uuid.uuid4()
+    video_key = names.upload_key(str(user_id), str(video_id))
+    await resources.store.put_bytes(ingress_settings.bucket, video_key, b"video bytes")
+    skeleton = _job(
+        user_id, route_id, analysis_id, bucket=ingress_settings.bucket, video_id=video_id
+    )
+    body = json.dumps(skeleton).encode()
+    # The seed's API chains these after skeleton.completed; they carry no video_url.
+    advice = json.dumps(_job(user_id, route_id, analysis_id, bucket=None)).encode()
+    ghost = json.dumps(_job(user_id, route_id, analysis_id, bucket=None)).encode()
+    workflow_id = names.analysis_workflow_id(str(analysis_id))
+    fake = FakePipeline(store=make_object_store(ingress_settings))
+    mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
+
+    async with (
+        build_cpu_worker(client, resources, task_queue=ingress_settings.cpu_task_queue),
+        gpu_worker(client, task_queue, fake),
+        running_ingress(broker_url, mapper) as ingress,
+    ):
+        await _consuming(ingress)
+        _publish(broker_url, "vision.skeleton", body)
+        await _until(lambda: ingress.stats.acked == 1)
+        handle = client.get_workflow_handle_for(VideoAnalysisWorkflow.run, workflow_id)
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        first_run = (await handle.describe()).run_id
+
+        # Redelivered while the run waits, plus the chained jobs: each attaches to the run.
+        _publish(broker_url, "vision.skeleton", body)
+        _publish(broker_url, "vision.advice", advice)
+        _publish(broker_url, "vision.ghost", ghost)
+        await _until(lambda: ingress.stats.acked == 4)
+        await handle.execute_update(
+            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
+        )
+        result = await handle.result()
+        assert result.status is Status.COMPLETED
+
+        # Redelivered after the end: acked, and nothing starts again.
+        _publish(broker_url, "vision.skeleton", body)
+        await _until(lambda: ingress.stats.acked == 5)
+    assert fake.store is not None
+    await fake.store.close()
+
+    assert ingress.stats.parked == 0
+    assert await _runs(client, workflow_id) == [first_run]
+    description = await client.get_workflow_handle(workflow_id).describe()
+    assert await description.memo_value("legacy_job_id") == skeleton["job_id"]
+    assert fake.calls.count(names.EXTRACT_SKELETON) == 1
+    async with session_scope(resources.engine) as session:
+        analysis = await session.get(Analysis, analysis_id)
+        video = await session.get(Video, video_id)
+    assert analysis is not None and analysis.status is Status.COMPLETED
+    assert (analysis.user_id, analysis.route_id, analysis.video_id) == (user_id, route_id, video_id)
+    assert analysis.ghost_requested  # premium plan: the ghost job's stage ran in the run
+    assert names.COMPUTE_GHOST in fake.calls
+    assert video is not None and video.user_id == user_id and video.storage_url == video_key
+    for queue in ("vision.skeleton", "vision.advice", "vision.ghost"):
+        assert _depth(broker_url, queue) == 0, queue
+
+
+async def test_malformed_jobs_are_parked_with_their_reason_and_body(
+    resources: CpuResources, client: Client, ingress_settings: Settings, broker_url: str
+) -> None:
+    user_id, route_id = await _climber(resources)
+    free_user, free_route = await _climber(resources, Tier.FREEMIUM)
+    bucket = ingress_settings.bucket
+
+    def job(**changes: Any) -> bytes:
+        message = _job(user_id, route_id, uuid.uuid4(), bucket=bucket)
+        message.update(changes)
+        return json.dumps({k: v for k, v in message.items() if v is not None}).encode()
+
+    video = f"{uuid.uuid4()}.mp4"
+    cases: dict[str, tuple[str, bytes, str]] = {
+        "not-json": ("vision.skeleton", b"\x00 this is not json {", "not JSON"),
+        "array": ("vision.skeleton", b"[1, 2]", "not a JSON object"),
+        "missing": (
+            "vision.skeleton",
+            json.dumps({"job_id": str(uuid.uuid4())}).encode(),
+            "analysis_id: Field required",
+        ),
+        "bad-uuid": ("vision.skeleton", job(analysis_id="not-a-uuid"), "analysis_id: Input should"),
+        "unknown-user": ("vision.skeleton", job(user_id=str(uuid.uuid4())), "unknown user"),
+        "foreign-bucket": (
+            "vision.skeleton",
+            job(video_url=f"s3://someone-elses-bucket/uploads/{user_id}/{video}"),
+            "is not ours",
+        ),
+        "other-folder": (
+            "vision.skeleton",
+            job(video_url=f"s3://{bucket}/uploads/{uuid.uuid4()}/{video}"),
+            "in the folder of",
+        ),
+        "http-url": ("vision.skeleton", job(video_url="https://example.com/v.mp4"), "s3://"),
+        "not-uploaded": ("vision.skeleton", job(), "no video uploaded"),
+        "no-video-url": ("vision.skeleton", job(video_url=None), "video_url: Field required"),
+        "advice-unknown": ("vision.advice", job(video_url=None), "does not exist yet"),
+        "ghost-freemium": (
+            "vision.ghost",
+            json.dumps(_job(free_user, free_route, uuid.uuid4(), bucket=bucket)).encode(),
+            "without the ghost climber (plan freemium)",
+        ),
+    }
+    mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
+    hold_detection = json.dumps({"job_id": str(uuid.uuid4()), "route_id": str(route_id)}).encode()
+
+    async with running_ingress(broker_url, mapper) as ingress:
+        await _consuming(ingress)
+        _publish(broker_url, "vision.hold_detection", hold_detection, "left-alone")
+        for message_id, (queue, body, _) in cases.items():
+            _publish(broker_url, queue, body, message_id)
+        await _until(lambda: ingress.stats.parked == len(cases))
+    assert ingress.stats.acked == 0
+
+    parked = {
+        props.message_id: (props, body) for props, body in _take_all(broker_url, PARKING_QUEUE)
+    }
+    assert set(parked) == set(cases)
+    for message_id, (queue, body, reason) in cases.items():
+        props, parked_body = parked[message_id]
+        assert parked_body == body, message_id  # the original bytes, untouched
+        assert reason in props.headers[REASON_HEADER], (message_id, props.headers[REASON_HEADER])
+        assert props.headers[ORIGINAL_QUEUE_HEADER] == queue
+        assert props.headers[ORIGINAL_ROUTING_KEY_HEADER] == queue
+        assert props.delivery_mode == pika.DeliveryMode.Persistent.value
+    for queue in ("vision.skeleton", "vision.advice", "vision.ghost"):
+        assert _depth(broker_url, queue) == 0, queue
+    # Hold detection has no mapping to a workflow: its jobs are left for their old consumer.
+    [(props, body)] = _take_all(broker_url, "vision.hold_detection")
+    assert props.message_id == "left-alone" and body == hold_detection
+
+
+async def test_unreachable_temporal_requeues_with_backoff_and_loses_nothing(
+    resources: CpuResources, client: Client, ingress_settings: Settings, broker_url: str
+) -> None:
+    user_id, route_id = await _climber(resources)
+    analysis_id, video_id = uuid.uuid4(), uuid.uuid4()
+    video_key = names.upload_key(str(user_id), str(video_id))
+    await resources.store.put_bytes(ingress_settings.bucket, video_key, b"video bytes")
+    body = json.dumps(
+        _job(user_id, route_id, analysis_id, bucket=ingress_settings.bucket, video_id=video_id)
+    ).encode()
+    # A Temporal frontend that is down: every start fails to connect.
+    down = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    backoff = Backoff(initial_s=0.2, maximum_s=1.0)
+    unavailable = JobMapper(
+        down, resources.engine, resources.store, ingress_settings, backoff=backoff
+    )
+
+    async with running_ingress(broker_url, unavailable) as ingress:
+        await _consuming(ingress)
+        _publish(broker_url, "vision.skeleton", body)
+        await asyncio.sleep(3.0)
+    # Requeued and delivered again, but with backoff (0.2, 0.4, 0.8, 1, 1 s): no spinning.
+    assert 2 <= ingress.stats.received <= 8, ingress.stats
+    assert ingress.stats.parked == 0 and ingress.stats.acked == 0
+    assert _depth(broker_url, "vision.skeleton") == 1  # still there, nothing lost
+
+    # Temporal is back: the same message starts the analysis (its rows already exist).
+    mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
+    async with running_ingress(broker_url, mapper) as ingress:
+        await _until(lambda: ingress.stats.acked == 1)
+    handle = client.get_workflow_handle(names.analysis_workflow_id(str(analysis_id)))
+    assert (await handle.describe()).status is not None
+    await handle.terminate("test over: no workers serve this analysis")
+    assert _depth(broker_url, "vision.skeleton") == 0
+    assert _take_all(broker_url, PARKING_QUEUE) == []
+
+
+async def test_legacy_queues_with_dead_letter_arguments_are_consumed_as_they_are(
+    resources: CpuResources,
+    client: Client,
+    ingress_settings: Settings,
+    rabbitmq: RabbitMQServer | None,
+    amqp_url: str,
+) -> None:
+    """The seed's broker had dead-letter queues: redeclaring them without the argument would
+    be refused, so the ingress must take the queue as it finds it."""
+    if rabbitmq is None:
+        pytest.skip("needs a vhost of its own on the session's node")
+    url = _fresh_vhost(rabbitmq, amqp_url)
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(names.VISION_EXCHANGE, exchange_type="direct", durable=True)
+        channel.queue_declare(
+            "vision.skeleton", durable=True, arguments={"x-dead-letter-exchange": "legacy.dlx"}
+        )
+        channel.queue_bind("vision.skeleton", names.VISION_EXCHANGE, routing_key="vision.skeleton")
+        channel.basic_publish(names.VISION_EXCHANGE, "vision.skeleton", b"{}")
+    finally:
+        connection.close()
+
+    mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
+    async with running_ingress(url, mapper) as ingress:
+        await _until(lambda: ingress.stats.parked == 1)
+    assert ingress.stats.reconnects == 0
+    assert _depth(url, "vision.skeleton") == 0
+    [(props, body)] = _take_all(url, PARKING_QUEUE)
+    assert body == b"{}" and "job_id: Field required" in props.headers[REASON_HEADER]
+
+
+async def test_run_ingress_serves_until_stopped(
+    temporal_dev_env: WorkflowEnvironment,
+    stack_settings: Settings,
+    rabbitmq: RabbitMQServer | None,
+    amqp_url: str,
+) -> None:
+    """The process entry point (`ascension worker ingress`): its own connections, then a clean
+    stop that leaves nothing unacked behind."""
+    url = _fresh_vhost(rabbitmq, amqp_url)
+    client = temporal_dev_env.client
+    settings = stack_settings.model_copy(
+        update={
+            "amqp_url": url,
+            "temporal_address": client.service_client.config.target_host,
+            "temporal_namespace": client.namespace,
+        }
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_ingress(settings, stop=stop))
+    try:
+        _publish(url, "vision.advice", b"not json", "entry")
+        await _until(lambda: _depth(url, PARKING_QUEUE) == 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, timeout=30)
+    assert _depth(url, "vision.advice") == 0
+    [(props, _)] = _take_all(url, PARKING_QUEUE)
+    assert props.message_id == "entry" and props.headers[ORIGINAL_QUEUE_HEADER] == "vision.advice"

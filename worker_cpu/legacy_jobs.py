@@ -1,0 +1,462 @@
+"""Seed-000 jobs mapped onto Temporal: what one message means, decided as ack, park or retry.
+
+The AMQP side (`worker_cpu.ingress`) consumes the queues; this module knows nothing of pika.
+What each queue means here:
+
+- ``vision.skeleton`` ("analyse this video on this route") starts the `VideoAnalysisWorkflow`
+  ``analysis-{analysis_id}``. The run does everything the seed chained from there (holds,
+  skeleton, advice, ghost) and publishes the documented events with ``job_id = analysis_id``.
+- ``vision.advice`` and ``vision.ghost``: the seed's API chained these after
+  ``skeleton.completed`` for the same analysis; here they are stages of that same run, so the
+  message is answered by making sure the run exists (start-or-attach with the same workflow id,
+  which almost always attaches). Without a ``video_url`` it needs the analysis to be known. A
+  ghost job for a run that will not compute the ghost (freemium plan, or not requested) is parked:
+  it would wait forever for a ``ghost.completed`` that never comes.
+- ``vision.hold_detection`` has no mapping: detection runs inside an analysis, and nothing here
+  runs for a wall photo alone, so the ``hold_detection.completed`` its producer waits for could
+  never be published. ``training.program`` has none either: there is no training workflow yet.
+  Neither is consumed; their messages stay queued for whoever still serves them.
+
+Idempotence: workflow id ``analysis-{analysis_id}`` with ``USE_EXISTING`` (a running run is
+attached to) and ``REJECT_DUPLICATE`` (a finished run is never started again); the video and
+analysis rows are inserted with ON CONFLICT DO NOTHING. A redelivery never makes a second run or
+row. Every check that can reject a message runs before anything is written.
+
+Errors: a message that can never work raises `BadJob` (→ park, the text is the reason). An outage
+of what we depend on (Temporal, PostgreSQL, object storage) is not the message's fault: retry
+after a growing delay, however long it lasts. Any other error is retried a few times, then parked
+with the error as its reason, so a message that crashes the mapping cannot circle forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import aiohttp
+import sqlalchemy.exc
+from miniopy_async.error import InvalidResponseError, ServerError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ascension.db import session_scope
+from ascension.settings import Settings
+from ascension.storage import ObjectStore
+from schema import names
+from schema.analysis import AnalysisOptions, Morphology, StartAnalysisInput, Status
+from schema.holds import hold_map_from_dict
+from schema.models import Analysis, Route, User, Video, utcnow
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+log = logging.getLogger(__name__)
+
+SKELETON_QUEUE: Final = "vision.skeleton"
+ADVICE_QUEUE: Final = "vision.advice"
+GHOST_QUEUE: Final = "vision.ghost"
+#: The queues with a mapping (see the module docstring for the ones left alone).
+MAPPED_QUEUES: Final = (SKELETON_QUEUE, ADVICE_QUEUE, GHOST_QUEUE)
+
+#: Unexpected errors (a bug, not an outage) a message may cause before it is parked.
+MAX_UNEXPECTED_FAILURES: Final = 5
+#: Temporal's answer to a start; the SDK retries unavailable servers within it.
+START_RPC_TIMEOUT: Final = timedelta(seconds=10)
+#: Unsaved uploads expire after 7 days (seed 000 storage lifecycle), as for the API's uploads.
+UPLOAD_RETENTION: Final = timedelta(days=7)
+FINISHED: Final = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+_TRANSIENT_RPC: Final = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.UNKNOWN,
+        RPCStatusCode.INTERNAL,
+    }
+)
+
+
+# --- the message --------------------------------------------------------------------------------
+class BadJob(ValueError):
+    """The message can never be mapped; the text is the parking reason."""
+
+
+class LegacyMorphology(BaseModel):
+    """``user_morphology`` of the seed's ghost jobs; every field optional."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    height_cm: float | None = Field(default=None, gt=0, le=300)
+    arm_span_cm: float | None = Field(default=None, gt=0, le=300)
+    weight_kg: float | None = Field(default=None, gt=0, le=400)
+
+
+class LegacyJob(BaseModel):
+    """One job in seed 000's format. Unknown fields are ignored (producers add their own)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    job_id: uuid.UUID
+    analysis_id: uuid.UUID
+    user_id: uuid.UUID
+    route_id: uuid.UUID
+    created_at: datetime
+    #: ``s3://{bucket}/uploads|saved/{user_id}/{video_id}.mp4``; required to start an analysis.
+    video_url: str | None = None
+    user_morphology: LegacyMorphology | None = None
+
+
+def parse_job(queue: str, body: bytes) -> LegacyJob:
+    """The job in ``body``, or `BadJob` saying every field that is wrong."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadJob(f"not JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise BadJob(f"not a JSON object but a {type(data).__name__}")
+    try:
+        job = LegacyJob.model_validate(data)
+    except ValidationError as err:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}"
+            for error in err.errors()
+        ]
+        raise BadJob("; ".join(problems)) from None
+    if queue == SKELETON_QUEUE and job.video_url is None:
+        raise BadJob("video_url: Field required")
+    return job
+
+
+@dataclass(frozen=True)
+class VideoLocation:
+    """Where ``video_url`` points inside our bucket."""
+
+    key: str
+    video_id: uuid.UUID
+    saved: bool
+
+
+_VIDEO_KEY = re.compile(r"(uploads|saved)/([^/]+)/([^/]+)\.mp4")
+
+
+def locate_video(url: str, *, bucket: str, user_id: uuid.UUID) -> VideoLocation:
+    """The key of ``url`` in our layout; anything else is bad input, never fetched."""
+    expected = f"s3://{bucket}/uploads/{user_id}/{{video_id}}.mp4"
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or parts.query or parts.fragment:
+        raise BadJob(f"video_url: {url!r} is not of the form {expected}")
+    if parts.netloc != bucket:
+        raise BadJob(f"video_url: bucket {parts.netloc!r} is not ours ({bucket!r})")
+    match = _VIDEO_KEY.fullmatch(parts.path.lstrip("/"))
+    if match is None:
+        raise BadJob(f"video_url: {url!r} is not of the form {expected} (or saved/...)")
+    folder, owner, video = match.groups()
+    if owner != str(user_id):
+        raise BadJob(f"video_url: the video is in the folder of {owner!r}, not of user {user_id}")
+    try:
+        video_id = uuid.UUID(video)
+    except ValueError:
+        raise BadJob(f"video_url: video id {video!r} is not a UUID") from None
+    key = f"{folder}/{user_id}/{video_id}.mp4"
+    if key != match.group(0):
+        raise BadJob(f"video_url: video id {video!r} is not a canonical lower-case UUID")
+    return VideoLocation(key, video_id, saved=folder == "saved")
+
+
+# --- decisions ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ack:
+    """Temporal has the run: ack the message."""
+
+    workflow_id: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Park:
+    """The message can never work: republish it to the parking queue, then ack it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Not now: requeue the message after ``delay_s`` (it stays unacked until then)."""
+
+    delay_s: float
+    reason: str
+
+
+Decision = Ack | Park | Retry
+
+
+@dataclass
+class Backoff:
+    """Exponential delay with jitter, shared by every message: one outage, one backoff."""
+
+    initial_s: float = 0.5
+    maximum_s: float = 30.0
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay = min(self.maximum_s, self.initial_s * 2 ** min(self.failures - 1, 30))
+        return delay * random.uniform(0.8, 1.0)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class _FailureCounts:
+    """Unexpected failures per message body, bounded (an LRU), for the give-up rule."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._capacity = capacity
+
+    @staticmethod
+    def _key(queue: str, body: bytes) -> str:
+        return hashlib.sha256(queue.encode() + b"\0" + body).hexdigest()
+
+    def add(self, queue: str, body: bytes) -> int:
+        key = self._key(queue, body)
+        count = self._counts.pop(key, 0) + 1
+        self._counts[key] = count
+        while len(self._counts) > self._capacity:
+            self._counts.popitem(last=False)
+        return count
+
+    def forget(self, queue: str, body: bytes) -> None:
+        self._counts.pop(self._key(queue, body), None)
+
+
+def is_transient(err: BaseException) -> bool:
+    """An outage of something we depend on: retry the message for as long as it takes."""
+    if isinstance(err, RPCError):
+        return err.status in _TRANSIENT_RPC
+    if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
+        return True  # temporalio's lazy client could not reach the server
+    return isinstance(
+        err,
+        OSError
+        | TimeoutError
+        | aiohttp.ClientError
+        | ServerError
+        | InvalidResponseError
+        | sqlalchemy.exc.OperationalError
+        | sqlalchemy.exc.InterfaceError
+        | sqlalchemy.exc.TimeoutError,
+    ) or (isinstance(err, sqlalchemy.exc.DBAPIError) and err.connection_invalidated)
+
+
+# --- mapping a job onto Temporal ----------------------------------------------------------------
+def _insert_if_missing(dialect: str, row: SQLModel) -> Any:
+    """INSERT ... ON CONFLICT (id) DO NOTHING: a redelivery (or a second bridge) adds nothing."""
+    table: Table = type(row).__table__  # type: ignore[attr-defined]
+    values = {column.name: getattr(row, column.name) for column in table.columns}
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).values(values).on_conflict_do_nothing(index_elements=["id"])
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the database already knows about a job's user, route, analysis and video."""
+
+    user: User
+    route: Route
+    analysis: Analysis | None
+    video: Video | None
+    #: Where ``video_url`` points, when the job has one.
+    location: VideoLocation | None
+    #: Whether the analysis's run computes the ghost.
+    ghost: bool
+
+
+class JobMapper:
+    """Maps one job to a workflow start; runs on the event loop, decides ack, park or retry."""
+
+    def __init__(
+        self,
+        client: Client,
+        engine: AsyncEngine,
+        store: ObjectStore,
+        settings: Settings,
+        *,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._client = client
+        self._engine = engine
+        self._store = store
+        self._settings = settings
+        self._backoff = backoff or Backoff()
+        self._failures = _FailureCounts()
+
+    async def decide(self, queue: str, body: bytes) -> Decision:
+        """Never raises: every outcome is a decision the consumer thread carries out."""
+        try:
+            accepted = await self.map_job(queue, body)
+        except BadJob as bad:
+            log.warning("parking a %s message: %s", queue, bad)
+            return Park(str(bad))
+        except Exception as err:
+            reason = f"{type(err).__name__}: {err}"
+            if is_transient(err):
+                delay = self._backoff.next_delay()
+                log.warning("%s message requeued in %.1f s: %s", queue, delay, reason)
+                return Retry(delay, reason)
+            attempts = self._failures.add(queue, body)
+            if attempts >= MAX_UNEXPECTED_FAILURES:
+                log.error("parking a %s message after %d errors: %s", queue, attempts, reason)
+                return Park(f"could not be handled after {attempts} attempts: {reason}")
+            log.exception("%s message failed (attempt %d); requeued", queue, attempts)
+            return Retry(self._backoff.next_delay(), reason)
+        self._backoff.reset()
+        self._failures.forget(queue, body)
+        return accepted
+
+    async def map_job(self, queue: str, body: bytes) -> Ack:
+        """Validate, make sure the rows exist, then start or attach to the analysis's run."""
+        job = parse_job(queue, body)
+        workflow_id = names.analysis_workflow_id(str(job.analysis_id))
+        params = await self._prepare(queue, job)
+        if params is None:
+            return Ack(workflow_id, "the analysis has already ended")
+        try:
+            await self._client.start_workflow(
+                VideoAnalysisWorkflow.run,
+                params,
+                id=workflow_id,
+                task_queue=self._settings.cpu_task_queue,
+                # Redelivered while running: attach. Already finished: refuse (→ ack below).
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # Visible in the Web UI: which legacy job started the run.
+                memo={"legacy_job_id": str(job.job_id), "legacy_queue": queue},
+                rpc_timeout=START_RPC_TIMEOUT,
+            )
+        except WorkflowAlreadyStartedError:
+            return Ack(workflow_id, "the run has already finished")
+        log.info("%s job %s → workflow %s", queue, job.job_id, workflow_id)
+        return Ack(workflow_id, "started or attached")
+
+    async def _prepare(self, queue: str, job: LegacyJob) -> StartAnalysisInput | None:
+        """The workflow input, creating the video and analysis rows if they are missing.
+
+        Returns None when the analysis has already ended (nothing to start). Every check that
+        can park the message runs before anything is written.
+        """
+        bucket = self._settings.bucket
+        known = await self._known(job)
+        location = known.location
+        tier = known.user.subscription_tier
+        if queue == GHOST_QUEUE and not (known.ghost and tier.includes_ghost):
+            why = f"plan {tier.value}" if not tier.includes_ghost else "ghost not requested"
+            raise BadJob(f"analysis {job.analysis_id} runs without the ghost climber ({why})")
+        if known.analysis is not None:
+            if known.analysis.status in FINISHED:
+                return None
+            assert known.video is not None  # `_known` checked the analysis's video
+            return self._workflow_input(job, known, known.video)
+        assert location is not None  # `_known` requires it for a new analysis
+        if not await self._store.exists(bucket, location.key):
+            raise BadJob(f"video_url: no video uploaded at s3://{bucket}/{location.key}")
+        video = known.video or self._new_video(known.user, location)
+        await self._create(job, known, video)
+        return self._workflow_input(job, known, video)
+
+    async def _known(self, job: LegacyJob) -> _Known:
+        """The rows the job names, checked against each other; `BadJob` when they disagree."""
+        async with session_scope(self._engine) as session:
+            user = await session.get(User, job.user_id)
+            if user is None:
+                raise BadJob(f"user_id: unknown user {job.user_id}")
+            location = (
+                locate_video(job.video_url, bucket=self._settings.bucket, user_id=user.id)
+                if job.video_url is not None
+                else None
+            )
+            route = await session.get(Route, job.route_id)
+            if route is None or route.user_id != user.id:
+                raise BadJob(f"route_id: user {user.id} has no route {job.route_id}")
+            analysis = await session.get(Analysis, job.analysis_id)
+            if analysis is not None:
+                if analysis.user_id != user.id or analysis.route_id != route.id:
+                    raise BadJob(f"analysis_id: {analysis.id} belongs to another user or route")
+                video = await session.get(Video, analysis.video_id)
+                if video is None or (location is not None and video.storage_url != location.key):
+                    raise BadJob(f"video_url: analysis {analysis.id} is of another video")
+                return _Known(user, route, analysis, video, location, analysis.ghost_requested)
+            if location is None:
+                raise BadJob(
+                    f"video_url: Field required to start analysis {job.analysis_id}, "
+                    "which does not exist yet"
+                )
+            existing = await session.get(Video, location.video_id)
+            if existing is not None and (
+                existing.user_id != user.id or existing.storage_url != location.key
+            ):
+                raise BadJob(f"video_url: video {existing.id} is another user's or elsewhere")
+            # The seed's ghost jobs come after the skeleton job; a plan with the ghost gets it.
+            return _Known(
+                user, route, None, existing, location, user.subscription_tier.includes_ghost
+            )
+
+    @staticmethod
+    def _new_video(user: User, location: VideoLocation) -> Video:
+        video = Video(
+            id=location.video_id, user_id=user.id, storage_url=location.key, saved=location.saved
+        )
+        if not location.saved:
+            video.expires_at = video.uploaded_at + UPLOAD_RETENTION
+        return video
+
+    async def _create(self, job: LegacyJob, known: _Known, video: Video) -> None:
+        created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+        analysis = Analysis(
+            id=job.analysis_id,
+            video_id=video.id,
+            user_id=known.user.id,
+            route_id=known.route.id,
+            ghost_requested=known.ghost,
+            created_at=created,
+            updated_at=utcnow(),
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(_insert_if_missing(conn.dialect.name, video))
+            await conn.execute(_insert_if_missing(conn.dialect.name, analysis))
+
+    def _workflow_input(self, job: LegacyJob, known: _Known, video: Video) -> StartAnalysisInput:
+        route = known.route
+        morphology = job.user_morphology or LegacyMorphology()
+        return StartAnalysisInput(
+            analysis_id=str(job.analysis_id),
+            user_id=str(known.user.id),
+            video_id=str(video.id),
+            video_key=video.storage_url,
+            route_id=str(route.id),
+            bucket=self._settings.bucket,
+            tier=known.user.subscription_tier,
+            route_photo_key=route.photo_key,
+            route_hold_map=hold_map_from_dict(route.hold_map) if route.hold_map else None,
+            options=AnalysisOptions(ghost=known.ghost),
+            morphology=Morphology(**morphology.model_dump()),
+            gpu_task_queue=self._settings.gpu_task_queue,
+            cpu_task_queue=self._settings.cpu_task_queue,
+            # As for the API's analyses: the upload stays for the seed's 7 days (a store
+            # lifecycle rule deletes it), so the climber can still save the video.
+            keep_video=True,
+        )
