@@ -6,6 +6,7 @@ Importable as ``api.app:app`` (served by ``ascension api``); tests build their o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,8 +14,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, responses
 from api.events_hub import start_event_hub
+from api.metrics import install_metrics
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
 from api.routes import analyses, auth, health, support, uploads, videos, ws
@@ -30,6 +32,9 @@ API_VERSION = "1.0.0"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # pika logs every refused connection as an ERROR with a traceback; the hub and /readyz
+    # report broker trouble in one line of their own.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     engine = make_engine(settings.effective_database_url)
     if settings.database_url is None:
         # Embedded default: the SQLite file is created and migrated on first start. Real
@@ -75,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=API_VERSION,
         description="Mobile-facing API of the Ascension climbing coach.",
         lifespan=lifespan,
+        # A body that is not JSON at all is refused by FastAPI with 400, on any route.
+        responses=responses(400),
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -99,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws.router,
     ):
         app.include_router(router, prefix="/api/v1")
+    # Outermost, so it times everything (GZip included).
+    install_metrics(app)
     return app
 
 

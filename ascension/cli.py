@@ -115,6 +115,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from worker_cpu.main import run_cpu_worker
 
         asyncio.run(run_cpu_worker(settings))
+    elif args.kind == "ingress":
+        from worker_cpu.ingress import run_ingress
+
+        asyncio.run(run_ingress(settings))
     else:
         from worker_gpu.main import run_gpu_worker
 
@@ -136,14 +140,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 real_seconds=args.real_video_s,
             )
         )
+    elif args.bench == "events":
+        from ascension.bench.events import bench_events
+
+        report = bench_events(settings, events=args.events)
     elif args.bench == "vision":
         from ascension.bench.vision import bench_vision
 
         report = bench_vision(args.video, args.photo, walls=args.walls)
+    elif args.bench == "api":
+        from ascension.bench.api import bench_api
+
+        report = asyncio.run(
+            bench_api(
+                settings,
+                clients=args.clients,
+                requests=args.requests,
+                load_processes=args.load_processes,
+                ws_samples=args.ws_samples,
+            )
+        )
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown bench {args.bench}")
     report.print(as_json=args.json, console=console)
     return 0
+
+
+def _client_counts(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("positive integers separated by commas, e.g. 50,200")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,7 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--reload", action="store_true")
     sub.add_parser("demo", help="run one full analysis on the embedded default stack")
     worker = sub.add_parser("worker", help="run a Temporal worker (cpu: workflows + bookkeeping)")
-    worker.add_argument("kind", choices=["cpu", "gpu"])
+    worker.add_argument(
+        "kind",
+        choices=["cpu", "gpu", "ingress"],
+        help="ingress: the legacy RabbitMQ job queues mapped to workflow starts",
+    )
     bench = sub.add_parser("bench", help="measure and print figures (see --json)")
     benches = bench.add_subparsers(dest="bench", required=True)
     orchestration = benches.add_parser(
@@ -179,7 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     vision.add_argument("video", nargs="?", type=Path, help="default: a generated 30 s clip")
     vision.add_argument("photo", nargs="?", type=Path, help="a wall photo to detect holds on")
     vision.add_argument("--walls", type=int, default=20, help="synthetic walls for the F1")
-    for each in (orchestration, vision):
+    api_bench = benches.add_parser(
+        "api", help="API latency/throughput on real servers vs its bare /healthz; WebSocket latency"
+    )
+    api_bench.add_argument(
+        "--clients",
+        type=_client_counts,
+        default=[50, 200],
+        help="concurrent clients, comma-separated (default 50,200)",
+    )
+    api_bench.add_argument("--requests", type=int, default=1000, help="measured per row")
+    api_bench.add_argument(
+        "--load-processes", type=int, default=1, help="processes generating the load"
+    )
+    api_bench.add_argument("--ws-samples", type=int, default=50, help="0: skip the WebSocket")
+    events_bench = benches.add_parser(
+        "events", help="event publish rate with confirms vs raw pika, consumer latency"
+    )
+    events_bench.add_argument("--events", type=int, default=2000, help="events per measurement")
+    for each in (orchestration, vision, api_bench, events_bench):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 

@@ -48,6 +48,9 @@ class ObjectStore(ABC):
         """Create the bucket if it does not exist (idempotent)."""
 
     @abstractmethod
+    async def bucket_exists(self, bucket: str) -> bool: ...
+
+    @abstractmethod
     async def put_bytes(
         self, bucket: str, key: str, data: bytes, *, content_type: str = "application/octet-stream"
     ) -> None: ...
@@ -143,6 +146,9 @@ class S3ObjectStore(ObjectStore):
                 if err.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                     raise
         self._known_buckets.add(bucket)
+
+    async def bucket_exists(self, bucket: str) -> bool:
+        return bool(await self._client.bucket_exists(bucket))
 
     async def put_bytes(
         self, bucket: str, key: str, data: bytes, *, content_type: str = "application/octet-stream"
@@ -285,6 +291,9 @@ class LocalObjectStore(ObjectStore):
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
             handle.write(data)
         os.replace(handle.name, path)
+
+    async def bucket_exists(self, bucket: str) -> bool:
+        return await asyncio.to_thread((self.root / bucket).is_dir)
 
     async def get_bytes(self, bucket: str, key: str) -> bytes:
         path = self._path(bucket, key)

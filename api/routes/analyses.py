@@ -28,6 +28,7 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentUser, Principal, Resources, Session
 from api.errors import ApiError, not_found, responses
+from api.metrics import Metrics
 from api.results import StoredDocument, make_document
 from ascension.progress import read_progress
 from ascension.storage import ObjectNotFound
@@ -237,6 +238,7 @@ async def start_analysis(
     principal: CurrentUser,
     resources: Resources,
     session: Session,
+    metrics: Metrics,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> StartedAnalysis:
     """Start the analysis of an uploaded video on a route.
@@ -321,6 +323,7 @@ async def start_analysis(
             "the analysis could not be started right now; try again in a minute"
             + (" with the same Idempotency-Key" if idempotency_key else ""),
         ) from None
+    metrics.analysis_started(user.subscription_tier.value)
     return _started(analysis)
 
 

@@ -28,6 +28,7 @@ from fastapi import APIRouter, WebSocket
 from api.deps import Principal, authenticate
 from api.errors import ApiError
 from api.events_hub import PushMessage, Subscription, hub_of
+from api.metrics import get_metrics
 from api.resources import ApiResources
 
 router = APIRouter(tags=["events"])
@@ -75,7 +76,8 @@ async def events_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     subscription = hub.subscribe(principal.user_id)
     try:
-        await _serve(websocket, hub.stream(subscription, last_event_id), subscription)
+        with get_metrics(websocket.app).websocket_connection():
+            await _serve(websocket, hub.stream(subscription, last_event_id), subscription)
     finally:
         hub.unsubscribe(subscription)
 

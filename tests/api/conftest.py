@@ -29,7 +29,6 @@ from ascension.settings import Settings
 from schema.analysis import Tier
 from schema.models import Role, User
 
-
 _QUEUES = f"api-{uuid.uuid4().hex[:8]}"
 
 
@@ -90,7 +89,12 @@ async def live_api(api_app: FastAPI) -> AsyncIterator[LiveApi]:
     """The session's app served by uvicorn on a loopback port (its lifespan already ran)."""
     port = free_port()
     config = uvicorn.Config(
-        api_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
+        api_app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
