@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +23,6 @@ from ascension.events import EventPublisher
 from ascension.settings import Settings
 from ascension.storage import ObjectStore, make_object_store
 from workflows.video_analysis import VideoAnalysisWorkflow
-
-#: Threads for blocking activities (pika publishes); events are small and confirms are quick.
-BLOCKING_ACTIVITY_THREADS = 8
 
 
 @dataclass
@@ -76,6 +72,5 @@ def build_cpu_worker(
         task_queue=task_queue,
         workflows=[VideoAnalysisWorkflow],
         activities=cpu_activities(resources),
-        activity_executor=ThreadPoolExecutor(BLOCKING_ACTIVITY_THREADS),
         **options,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,11 +16,30 @@ class ServerStartError(RuntimeError):
     """A server did not come up; the message carries the end of its log."""
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on loopback that nothing uses right now, below the ephemeral range.
+
+    Ports the kernel hands out (bind to 0) come from the ephemeral range, where any outgoing
+    connection may take the same port as its local end before the server binds it (seen as
+    `eaddrinuse` from RabbitMQ under load). Picking below that range avoids the race.
+    """
+    high = min(_ephemeral_low(), 65536) - 1
+    for _ in range(200):
+        port = random.randint(15000, high) if high > 15000 else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free TCP port on loopback")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
