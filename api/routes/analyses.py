@@ -476,8 +476,8 @@ def _etags(header: str | None) -> set[str]:
 
 async def _live_progress(resources: Resources, analysis: Analysis) -> Progress | None:
     try:
-        handle = await _handle(resources, analysis)
         client = await resources.temporal.client()
+        handle = client.get_workflow_handle(names.analysis_workflow_id(str(analysis.id)))
         live = await asyncio.wait_for(read_progress(handle, client.data_converter), timeout=2)
     except Exception as exc:  # the row still answers; progress is a refinement
         log.info("no live progress for %s: %s", analysis.id, exc)
@@ -536,7 +536,7 @@ async def validate_holds(
     once (422); nothing changes then, and the climber can send a corrected map again.
     """
     analysis = await _own_analysis(session, principal, analysis_id)
-    if analysis.user_id != principal.user_id:
+    if analysis.user_id != principal.user_id:  # support staff read analyses; only owners act
         raise not_found("this analysis")
     if analysis.status != Status.AWAITING_HOLD_VALIDATION:
         raise ApiError(
@@ -574,7 +574,7 @@ async def cancel_analysis(
 ) -> AnalysisState:
     """Stop a running analysis; it ends as `cancelled` (the monthly start stays counted)."""
     analysis = await _own_analysis(session, principal, analysis_id)
-    if analysis.user_id != principal.user_id:
+    if analysis.user_id != principal.user_id:  # support staff read analyses; only owners act
         raise not_found("this analysis")
     if analysis.status not in RUNNING:
         raise ApiError(

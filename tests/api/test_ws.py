@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +70,10 @@ async def client(api_settings: Settings, cpu: CpuResources) -> Client:
 
 
 @pytest.fixture
-def fake(api_settings: Settings) -> Iterator[FakePipeline]:
-    pipeline = FakePipeline(store=make_object_store(api_settings))
-    yield pipeline
+async def fake(api_settings: Settings) -> AsyncIterator[FakePipeline]:
+    store = make_object_store(api_settings)
+    yield FakePipeline(store=store)
+    await store.close()
 
 
 @dataclasses.dataclass
@@ -249,8 +250,6 @@ async def test_analysis_pushes_its_events_in_order_to_its_owner_only(
             )
         ).all()
     assert [row[0] for row in logged] == ids
-    assert fake.store is not None
-    await fake.store.close()
 
 
 async def test_reconnecting_with_the_last_id_misses_nothing_and_repeats_nothing(
@@ -301,8 +300,6 @@ async def test_reconnecting_with_the_last_id_misses_nothing_and_repeats_nothing(
         history = await _events_until(everything, "analysis_completed")
     assert history[0]["id"] == holds["id"] and history[0]["data"]["hold_map"] is None
     assert [e["id"] for e in history] == ids
-    assert fake.store is not None
-    await fake.store.close()
 
 
 async def test_failed_analysis_pushes_the_failure_with_its_reason(
@@ -334,8 +331,6 @@ async def test_failed_analysis_pushes_the_failure_with_its_reason(
     assert failure["data"]["status"] == "failed"
     assert failure["data"]["analysis_status"] == "failed"
     assert isinstance(failure["id"], int)
-    assert fake.store is not None
-    await fake.store.close()
 
 
 # --- who may connect ------------------------------------------------------------------------------
