@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -25,6 +25,9 @@ from ascension.storage import ObjectNotFound, ObjectStore
 from engines.errors import EngineInputError
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
+
+if TYPE_CHECKING:
+    from engines.pose import PosePool
 from schema.analysis import (
     AdviceInput,
     AdviceResult,
@@ -83,9 +86,16 @@ def _dump_json_gz(document: Any) -> bytes:
 class VisionActivities:
     """Activities of the GPU worker, sharing one object store and the worker's config."""
 
-    def __init__(self, store: ObjectStore, config: VisionConfig | None = None) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        config: VisionConfig | None = None,
+        *,
+        pose_pool: PosePool | None = None,
+    ) -> None:
         self._store = store
         self._config = config or VisionConfig()
+        self._pose_pool = pose_pool  # owned by the worker process, which starts and closes it
         self._hold_model: Any = None
 
     async def _load_timeline(self, bucket: str, key: str) -> SkeletonTimeline:
@@ -180,6 +190,7 @@ class VisionActivities:
                         video,
                         max_fps=params.max_fps,
                         workers=self._config.pose_workers,
+                        pool=self._pose_pool,
                         on_progress=on_progress,
                         completed_chunks=completed,
                         on_chunk_done=on_chunk_done,

@@ -9,7 +9,7 @@ import signal
 from ascension.settings import Settings
 from ascension.storage import make_object_store
 from ascension.temporal_client import connect_temporal, temporal_target
-from worker_gpu.worker import activity_slots, build_gpu_worker, cuda_available
+from worker_gpu.worker import activity_slots, build_gpu_worker, cuda_available, start_pose_pool
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +21,25 @@ async def run_gpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     store = make_object_store(settings)
+    pose_pool = None
     try:
         client = await connect_temporal(settings, store)
-        worker = build_gpu_worker(client, store, settings, task_queue=settings.gpu_task_queue)
+        # Before polling: the first video should not pay for the processes' start-up either.
+        pose_pool = await asyncio.to_thread(start_pose_pool, settings)
+        worker = build_gpu_worker(
+            client, store, settings, task_queue=settings.gpu_task_queue, pose_pool=pose_pool
+        )
         log.info(
-            "GPU worker polling %s on %s (%s, %d slots)",
+            "GPU worker polling %s on %s (%s, %d slots, %d pose processes)",
             settings.gpu_task_queue,
             temporal_target(settings),
             "CUDA" if cuda_available() else "CPU",
             activity_slots(settings),
+            pose_pool.workers if pose_pool else 1,
         )
         async with worker:
             await stop.wait()
     finally:
+        if pose_pool is not None:
+            await asyncio.to_thread(pose_pool.close)
         await store.close()

@@ -9,6 +9,7 @@ from engines.pose.chunks import ChunkSpec, plan_chunks
 from engines.pose.errors import InvalidVideoError, NoClimberFoundError
 from engines.pose.estimator import PoseEstimator
 from engines.pose.extract import extract_skeleton
+from engines.pose.parallel import PosePool
 from engines.pose.postprocess import (
     OneEuroParams,
     interpolate_gaps,
@@ -28,6 +29,7 @@ __all__ = [
     "NoClimberFoundError",
     "OneEuroParams",
     "PoseEstimator",
+    "PosePool",
     "SkeletonTimeline",
     "VideoInfo",
     "bare_loop",

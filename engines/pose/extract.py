@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engines.pose.chunks import ChunkSpec, chunk_fits, concatenate, plan_chunks
 from engines.pose.errors import InvalidVideoError, NoClimberFoundError
-from engines.pose.parallel import available_cores, run_here, run_in_processes
+from engines.pose.parallel import PosePool, available_cores, run_here, run_in_processes
 from engines.pose.postprocess import (
     OneEuroParams,
     interpolate_gaps,
@@ -31,6 +31,7 @@ def extract_skeleton(
     chunk_seconds: float = 5.0,
     warmup_seconds: float = 0.5,
     workers: int | None = None,
+    pool: PosePool | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     completed_chunks: Mapping[int, SkeletonTimeline] | None = None,
     on_chunk_done: Callable[[int, SkeletonTimeline], None] | None = None,
@@ -66,6 +67,9 @@ def extract_skeleton(
             locked onto the climber when the chunk's own frames begin.
         workers: processes to use; ``None`` uses every core available to this process. With one
             worker (or one chunk left) everything runs in the calling thread.
+        pool: long-lived worker processes to run the chunks on instead (``workers`` is then
+            ignored); a host that extracts many videos keeps one, saving each video the
+            processes' start-up.
         on_progress: called in the calling thread as ``on_progress(frames_done, frames_total)``
             (sampled frames) at least every ``progress_interval_s`` while working, and once at
             the end; suitable for heartbeats.
@@ -123,7 +127,18 @@ def extract_skeleton(
 
     estimator_options = {"inference_max_side": inference_max_side}
     processes = min(workers or available_cores(), len(todo))
-    if processes > 1:
+    if pool is not None and todo:
+        pool.run(
+            path,
+            todo,
+            info=info,
+            max_fps=max_fps,
+            estimator_options=estimator_options,
+            on_frames=progress.update,
+            on_chunk=chunk_done,
+            on_idle=progress.tick,
+        )
+    elif processes > 1:
         run_in_processes(
             path,
             todo,

@@ -49,5 +49,7 @@ def test_vision_bench_compares_against_the_bare_loop_and_prints_json(
     assert document["figures"]["frames"] == 60
     assert document["baselines"]["bare_loop_s"] > 0
     assert document["ratios"]["skeleton_vs_bare"] > 0
+    assert document["ratios"]["skeleton_warm_vs_bare"] > 0
+    assert document["figures"]["coverage_warm"] >= 0.9
     assert 0 <= document["figures"]["holds_f1"] <= 1
     assert document["figures"]["ik_ms_per_pose_cpu"] > 0

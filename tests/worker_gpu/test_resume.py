@@ -71,7 +71,7 @@ def worker_settings(
             "temporal_address": client.service_client.config.target_host,
             "temporal_namespace": client.namespace,
             "gpu_task_queue": f"gpu-{uuid.uuid4().hex[:12]}",
-            "pose_workers": 1,  # chunks one after another, so the kill lands between two
+            "pose_workers": 2,  # a warm pose pool, as deployed; six chunks leave time to kill
             "data_dir": tmp_path,
         }
     )
@@ -143,6 +143,27 @@ def _as_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (from /proc: no psutil needed for one field)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            after_name = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        if int(after_name[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
 async def _checkpointed_chunks(handle: WorkflowHandle, client: Client) -> list[int]:
     """The chunk indexes the server holds in the running attempt's last heartbeat."""
     description = await handle.describe()
@@ -193,6 +214,8 @@ async def test_killed_gpu_worker_resumes_the_skeleton_from_stored_chunks(
             assert gpu_workers[0].process.poll() is None, gpu_workers[0].output()
             await asyncio.sleep(0.1)
         assert checkpointed, "the first worker never reported a stored chunk"
+        pose_processes = _children(gpu_workers[0].process.pid)
+        assert len(pose_processes) >= 2  # its pose pool (and multiprocessing's tracker)
         gpu_workers[0].kill()
         for index in checkpointed:  # the checkpoints the retry will trust are really stored
             key = f"analyses/{analysis_id}/skeleton-chunks/{index:05d}.npz"
@@ -200,6 +223,13 @@ async def test_killed_gpu_worker_resumes_the_skeleton_from_stored_chunks(
 
         gpu_workers.append(GpuWorkerProcess(settings, tmp_path / "second-worker.log"))
         result: SkeletonResult = await asyncio.wait_for(handle.result(), timeout=300)
+
+    # The dead worker's pose processes noticed and ended rather than holding memory forever.
+    for _ in range(100):
+        if not any(_alive(pid) for pid in pose_processes):
+            break
+        await asyncio.sleep(0.1)
+    assert not [pid for pid in pose_processes if _alive(pid)]
 
     # The second attempt ran on the new worker and reused at least the chunks seen stored.
     history = await handle.fetch_history()
