@@ -36,3 +36,14 @@ def test_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASCENSION_OBJECT_STORE", "ftp")
     with pytest.raises(ValueError, match="object_store"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_env_example_documents_every_setting() -> None:
+    """`.env.example` is where operators look; a setting missing there is a setting nobody finds."""
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    missing = [
+        f"ASCENSION_{name.upper()}"
+        for name in Settings.model_fields
+        if f"ASCENSION_{name.upper()}=" not in text
+    ]
+    assert missing == []
