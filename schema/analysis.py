@@ -110,6 +110,21 @@ class ValidateHoldsInput:
 
 
 @dataclass
+class LegacyJobInput:
+    """A job of the original RabbitMQ design that this analysis answers (Signal
+    `attach_legacy_job`, sent with the start by the legacy ingress).
+
+    The original workers published each stage's events under the id of the job that asked for
+    that stage, and legacy producers still wait for those keys. Stages without a job of their
+    own use the first job's id; an analysis without legacy jobs uses its analysis id.
+    """
+
+    job_id: str
+    #: The stages this job asked for (a `vision.skeleton` job: skeleton and the whole analysis).
+    stages: list[Stage] = field(default_factory=list)
+
+
+@dataclass
 class CancelInput:
     reason: str = "cancelled by the climber"
 
@@ -286,8 +301,10 @@ class AnalysisEvent:
 
     @property
     def message_id(self) -> str:
-        """Same for every retry of one (analysis, stage, outcome): consumers deduplicate on it."""
-        return f"{self.analysis_id}:{self.stage.value}:{self.outcome}"
+        """Same for every retry of one (analysis, stage, outcome, job): consumers deduplicate on
+        it. A legacy job answered late gets an event of its own, so its id joins the key."""
+        key = f"{self.analysis_id}:{self.stage.value}:{self.outcome}"
+        return key if self.job_id == self.analysis_id else f"{key}:{self.job_id}"
 
 
 @dataclass

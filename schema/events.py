@@ -20,7 +20,7 @@ EVENT_JSON_SCHEMA: Final[dict[str, Any]] = {
     "description": (
         "Published on exchange ascension.events with routing key {stage}.{status}.{job_id}. "
         "Consumers deduplicate on the AMQP message_id, which is the same for every redelivery "
-        "of one (analysis, stage, outcome)."
+        "of one (analysis, stage, outcome, job)."
     ),
     "type": "object",
     "required": [
@@ -33,7 +33,12 @@ EVENT_JSON_SCHEMA: Final[dict[str, Any]] = {
         "schema_version",
     ],
     "properties": {
-        "job_id": {"type": "string", "description": "The seed's job id (= analysis id)."},
+        "job_id": {
+            "type": "string",
+            "description": (
+                "The id of the legacy job that asked for this stage, else the analysis id."
+            ),
+        },
         "status": {"enum": ["completed", "failed"]},
         "analysis_id": {"type": "string"},
         "user_id": {"type": "string"},

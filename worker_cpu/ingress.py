@@ -41,6 +41,7 @@ from pika.spec import Basic, BasicProperties
 from temporalio.client import Client
 
 from ascension.db import make_engine
+from ascension.events import EventPublisher
 from ascension.settings import Settings
 from ascension.storage import ObjectStore, make_object_store
 from ascension.temporal_client import connect_temporal, temporal_target
@@ -393,9 +394,14 @@ async def run_ingress(
         client = await _connect_until_up(settings, store, stop)
         if client is None:
             return
-        mapper = JobMapper(client, engine, store, settings)
-        async with running_ingress(settings.amqp_url, mapper, prefetch=prefetch):
-            await stop.wait()
+        # Its own connection: jobs for finished analyses are answered with their events.
+        publisher = EventPublisher(settings.amqp_url)
+        mapper = JobMapper(client, engine, store, settings, publisher=publisher)
+        try:
+            async with running_ingress(settings.amqp_url, mapper, prefetch=prefetch):
+                await stop.wait()
+        finally:
+            await asyncio.to_thread(publisher.close)
         log.info("ingress stopped")
     finally:
         await store.close()

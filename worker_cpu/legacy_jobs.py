@@ -55,11 +55,21 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.events import record_and_publish
 from ascension.db import session_scope
+from ascension.events import EventPublisher
 from ascension.settings import Settings
 from ascension.storage import ObjectStore
 from schema import names
-from schema.analysis import AnalysisOptions, Morphology, StartAnalysisInput, Status
+from schema.analysis import (
+    AnalysisEvent,
+    AnalysisOptions,
+    LegacyJobInput,
+    Morphology,
+    Stage,
+    StartAnalysisInput,
+    Status,
+)
 from schema.holds import hold_map_from_dict
 from schema.models import Analysis, Route, User, Video, utcnow
 from workflows.video_analysis import VideoAnalysisWorkflow
@@ -71,6 +81,12 @@ ADVICE_QUEUE: Final = "vision.advice"
 GHOST_QUEUE: Final = "vision.ghost"
 #: The queues with a mapping (see the module docstring for the ones left alone).
 MAPPED_QUEUES: Final = (SKELETON_QUEUE, ADVICE_QUEUE, GHOST_QUEUE)
+#: The stages whose events answer a job of each queue (as the original workers' `_notify`).
+STAGES_OF_QUEUE: Final = {
+    SKELETON_QUEUE: (Stage.SKELETON, Stage.ANALYSIS),
+    ADVICE_QUEUE: (Stage.ADVICE,),
+    GHOST_QUEUE: (Stage.GHOST,),
+}
 
 #: Unexpected errors (a bug, not an outage) a message may cause before it is parked.
 MAX_UNEXPECTED_FAILURES: Final = 5
@@ -296,9 +312,11 @@ class JobMapper:
         store: ObjectStore,
         settings: Settings,
         *,
+        publisher: EventPublisher | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self._client = client
+        self._publisher = publisher
         self._engine = engine
         self._store = store
         self._settings = settings
@@ -332,10 +350,13 @@ class JobMapper:
         """Validate, make sure the rows exist, then start or attach to the analysis's run."""
         job = parse_job(queue, body)
         workflow_id = names.analysis_workflow_id(str(job.analysis_id))
+        legacy = LegacyJobInput(str(job.job_id), list(STAGES_OF_QUEUE[queue]))
         params = await self._prepare(queue, job)
         if params is None:
-            return Ack(workflow_id, "the analysis has already ended")
+            await self._answer_ended(job, legacy)
+            return Ack(workflow_id, "the analysis has already ended; its events were sent")
         try:
+            # Signal-with-start: the run learns the job's id before it publishes anything.
             await self._client.start_workflow(
                 VideoAnalysisWorkflow.run,
                 params,
@@ -344,14 +365,48 @@ class JobMapper:
                 # Redelivered while running: attach. Already finished: refuse (→ ack below).
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                start_signal="attach_legacy_job",
+                start_signal_args=[legacy],
                 # Visible in the Web UI: which legacy job started the run.
                 memo={"legacy_job_id": str(job.job_id), "legacy_queue": queue},
                 rpc_timeout=START_RPC_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:
-            return Ack(workflow_id, "the run has already finished")
+            await self._answer_ended(job, legacy)
+            return Ack(workflow_id, "the run has already finished; its events were sent")
         log.info("%s job %s → workflow %s", queue, job.job_id, workflow_id)
         return Ack(workflow_id, "started or attached")
+
+    async def _answer_ended(self, job: LegacyJob, legacy: LegacyJobInput) -> None:
+        """Publish the events a job asks for when its analysis has already ended.
+
+        A producer that waits for ``skeleton.completed`` before sending the advice job finds the
+        analysis finished (advice takes milliseconds), so without this it would wait forever.
+        Stages before the one that failed completed; that one and later ones failed.
+        """
+        async with session_scope(self._engine) as session:
+            analysis = await session.get(Analysis, job.analysis_id)
+        if analysis is None or analysis.status not in FINISHED:
+            raise RuntimeError(f"analysis {job.analysis_id} has no final status yet")
+        order = list(Stage)
+        failed_at = (
+            order.index(Stage(analysis.stage))
+            if analysis.status is not Status.COMPLETED and analysis.stage in set(Stage)
+            else len(order)
+        )
+        for stage in legacy.stages:
+            completed = order.index(stage) < failed_at
+            event = AnalysisEvent(
+                job_id=legacy.job_id,
+                analysis_id=str(analysis.id),
+                user_id=str(analysis.user_id),
+                stage=stage,
+                outcome="completed" if completed else "failed",
+                status=Status(analysis.status),
+                occurred_at=datetime.now(UTC).isoformat(),
+                reason=None if completed else analysis.failure_reason,
+            )
+            await record_and_publish(self._engine, self._publisher, event)
 
     async def _prepare(self, queue: str, job: LegacyJob) -> StartAnalysisInput | None:
         """The workflow input, creating the video and analysis rows if they are missing.

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ExtractSkeletonInput,
         GhostInput,
         GhostResult,
+        LegacyJobInput,
         MetricsSummary,
         PersistResultsInput,
         RecordStatusInput,
@@ -139,6 +140,10 @@ class VideoAnalysisWorkflow:
         self._current: workflow.ActivityHandle[Any] | None = None
         self._metrics = MetricsSummary()
         self._hold_map: HoldMap | None = None
+        # Legacy jobs answered by this run: their ids become the events' job ids.
+        self._first_job: str | None = None
+        self._job_ids: dict[Stage, str] = {}
+        self._completed: set[Stage] = set()
 
     # --- Queries, Updates, Signals ---------------------------------------------------------------
     @workflow.query
@@ -179,6 +184,24 @@ class VideoAnalysisWorkflow:
             return
         self._last_error = None
         self._accepted = update.hold_map
+
+    @workflow.signal
+    async def attach_legacy_job(self, job: LegacyJobInput) -> None:
+        """A legacy job asks for stages of this analysis: from now on their events carry its id.
+
+        Sent with the start (signal-with-start) by the legacy ingress, so the first job is known
+        before anything is published. A job that arrives after its stage is done (producers that
+        wait for one stage's event before sending the next job) gets that event at once.
+        """
+        if self._first_job is None:
+            self._first_job = job.job_id
+        for stage in job.stages:
+            self._job_ids[stage] = job.job_id
+        for stage in job.stages:
+            if stage in self._completed:
+                await self._publish(stage, "completed", job_id=job.job_id)
+            elif self._status in (Status.FAILED, Status.CANCELLED):
+                await self._publish(stage, "failed", self._last_error, job_id=job.job_id)
 
     @workflow.signal
     def cancel(self, request: CancelInput) -> None:
@@ -371,6 +394,12 @@ class VideoAnalysisWorkflow:
             RecordStatusInput(self._params.analysis_id, status, failed_stage, reason),
         )
         await self._publish(failed_stage, "failed", reason)
+        # Legacy jobs waiting for a later stage would otherwise wait forever.
+        answered = {self._job_for(failed_stage)}
+        for stage, job_id in list(self._job_ids.items()):  # a signal may add one meanwhile
+            if stage not in self._completed and job_id not in answered:
+                answered.add(job_id)
+                await self._publish(stage, "failed", reason, job_id=job_id)
         await self._cleanup()
         await workflow.wait_condition(workflow.all_handlers_finished)
 
@@ -449,10 +478,20 @@ class VideoAnalysisWorkflow:
             retry_policy=CPU_RETRY,
         )
 
-    async def _publish(self, stage: Stage, outcome: str, reason: str | None = None) -> None:
+    def _job_for(self, stage: Stage) -> str:
+        return self._job_ids.get(stage) or self._first_job or self._params.analysis_id
+
+    async def _publish(
+        self, stage: Stage, outcome: str, reason: str | None = None, *, job_id: str | None = None
+    ) -> None:
         params = self._params
+        if job_id is None:
+            job_id = self._job_for(stage)
+            if outcome == "completed":
+                # Marked as the job id is chosen: a job attached from here on gets its own event.
+                self._completed.add(stage)
         event = AnalysisEvent(
-            job_id=params.analysis_id,
+            job_id=job_id,
             analysis_id=params.analysis_id,
             user_id=params.user_id,
             stage=stage,

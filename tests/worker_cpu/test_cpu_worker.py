@@ -278,3 +278,9 @@ def _walk(message):
                     yield from _walk(item)
             else:
                 yield from _walk(value)
+
+
+def test_published_event_schema_file_matches_the_code() -> None:
+    """Consumers read the file; the publisher validates against the code's copy."""
+    path = Path(__file__).parents[2] / "schema/json/analysis_event.schema.json"
+    assert json.loads(path.read_text()) == EVENT_JSON_SCHEMA

@@ -173,6 +173,21 @@ def _take_all(url: str, queue: str) -> list[tuple[Any, bytes]]:
         connection.close()
 
 
+def _listen_for_jobs(url: str, job_ids: list[str]) -> str:
+    """A queue on ``ascension.events`` that receives every event of these legacy jobs."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(names.EVENTS_EXCHANGE, exchange_type="topic", durable=True)
+        queue = f"listen-{uuid.uuid4().hex[:8]}"
+        channel.queue_declare(queue, auto_delete=False)
+        for job_id in job_ids:
+            channel.queue_bind(queue, names.EVENTS_EXCHANGE, routing_key=f"*.*.{job_id}")
+        return queue
+    finally:
+        connection.close()
+
+
 async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -201,6 +216,7 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
     resources: CpuResources,
     ingress_settings: Settings,
     broker_url: str,
+    amqp_url: str,
     task_queue: str,
 ) -> None:
     user_id, route_id = await _climber(resources)
@@ -215,8 +231,26 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
     advice = json.dumps(_job(user_id, route_id, analysis_id, bucket=None)).encode()
     ghost = json.dumps(_job(user_id, route_id, analysis_id, bucket=None)).encode()
     workflow_id = names.analysis_workflow_id(str(analysis_id))
+    # A producer that sends the advice job only after skeleton.completed finds the run ended.
+    late_advice = _job(user_id, route_id, analysis_id, bucket=None)
+    jobs = {
+        name: job["job_id"]
+        for name, job in [
+            ("skeleton", skeleton),
+            ("advice", json.loads(advice)),
+            ("ghost", json.loads(ghost)),
+            ("late", late_advice),
+        ]
+    }
+    events_queue = _listen_for_jobs(amqp_url, list(jobs.values()))
     fake = FakePipeline(store=make_object_store(ingress_settings))
-    mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
+    mapper = JobMapper(
+        client,
+        resources.engine,
+        resources.store,
+        ingress_settings,
+        publisher=resources.publisher,
+    )
 
     async with (
         build_cpu_worker(client, resources, task_queue=ingress_settings.cpu_task_queue),
@@ -244,6 +278,8 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
         # Redelivered after the end: acked, and nothing starts again.
         _publish(broker_url, "vision.skeleton", body)
         await _until(lambda: ingress.stats.acked == 5)
+        _publish(broker_url, "vision.advice", json.dumps(late_advice).encode())
+        await _until(lambda: ingress.stats.acked == 6)
     assert fake.store is not None
     await fake.store.close()
 
@@ -262,6 +298,21 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
     assert video is not None and video.user_id == user_id and video.storage_url == video_key
     for queue in ("vision.skeleton", "vision.advice", "vision.ghost"):
         assert _depth(broker_url, queue) == 0, queue
+
+    # Each legacy job hears about its own stage under its own id, as the seed's workers did.
+    taken = _take_all(amqp_url, events_queue)
+    received = [(properties.message_id, json.loads(body)) for properties, body in taken]
+    keys = {f"{body['stage']}.{body['status']}.{body['job_id']}" for _, body in received}
+    assert keys == {
+        f"hold_detection.completed.{jobs['skeleton']}",
+        f"skeleton.completed.{jobs['skeleton']}",
+        f"advice.completed.{jobs['advice']}",
+        f"ghost.completed.{jobs['ghost']}",
+        f"analysis.completed.{jobs['skeleton']}",
+        f"advice.completed.{jobs['late']}",
+    }
+    # The redelivered skeleton job was answered again: same message ids, so consumers dedupe.
+    assert len({message_id for message_id, _ in received}) == len(keys)
 
 
 async def test_malformed_jobs_are_parked_with_their_reason_and_body(

@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.progress import read_progress
@@ -21,6 +22,7 @@ from schema import names
 from schema.analysis import (
     AnalysisResult,
     CancelInput,
+    LegacyJobInput,
     Stage,
     Status,
     Tier,
@@ -399,3 +401,67 @@ async def test_progress_moves_with_the_running_steps_heartbeats(
         await handle.result()
         final = await read_progress(handle, client.data_converter)
     assert (final.status, final.percent) == (Status.COMPLETED, 100.0)
+
+
+async def _start_for_legacy_job(
+    env: WorkflowEnvironment, params, job: LegacyJobInput
+) -> WorkflowHandle:
+    """As the legacy ingress starts (or attaches to) a run: signal-with-start."""
+    return await env.client.start_workflow(
+        VideoAnalysisWorkflow.run,
+        params,
+        id=names.analysis_workflow_id(params.analysis_id),
+        task_queue=params.cpu_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal="attach_legacy_job",
+        start_signal_args=[job],
+    )
+
+
+async def test_legacy_jobs_get_their_events_under_their_own_ids(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    params = analysis_input(task_queue)
+    skeleton_job = LegacyJobInput("job-skeleton", [Stage.SKELETON, Stage.ANALYSIS])
+    async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
+        handle = await _start_for_legacy_job(temporal_dev_env, params, skeleton_job)
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        # Hold detection is done: a job asking for it now is answered at once.
+        late = LegacyJobInput("job-holds", [Stage.HOLD_DETECTION])
+        await _start_for_legacy_job(temporal_dev_env, params, late)
+        advice = LegacyJobInput("job-advice", [Stage.ADVICE])
+        await _start_for_legacy_job(temporal_dev_env, params, advice)
+        await handle.signal(VideoAnalysisWorkflow.submit_holds, ValidateHoldsInput(detected_map()))
+        result = await handle.result()
+        await record_history(handle, "legacy_jobs")
+    assert result.status == Status.COMPLETED
+    assert fake.routing_keys == [
+        "hold_detection.completed.job-skeleton",  # stages without a job of their own: the first
+        "hold_detection.completed.job-holds",
+        "skeleton.completed.job-skeleton",
+        "advice.completed.job-advice",
+        "ghost.completed.job-skeleton",
+        "analysis.completed.job-skeleton",
+    ]
+    # Each answer is its own message for consumers that deduplicate on message ids.
+    assert len({event.message_id for event in fake.events}) == len(fake.events)
+
+
+async def test_a_failure_answers_every_waiting_legacy_job(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline(skeleton_bad_input=True)
+    params = analysis_input(task_queue, route_hold_map=detected_map(), keep_video=True)
+    first = LegacyJobInput("job-skeleton", [Stage.SKELETON, Stage.ANALYSIS])
+    async with pipeline_workers(time_skipping_env.client, task_queue, fake):
+        handle = await _start_for_legacy_job(time_skipping_env, params, first)
+        await _start_for_legacy_job(
+            time_skipping_env, params, LegacyJobInput("job-ghost", [Stage.GHOST])
+        )
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert fake.routing_keys == ["skeleton.failed.job-skeleton", "ghost.failed.job-ghost"]
+    assert {event.reason for event in fake.events} == {
+        "we could not read this video: the file is not a video"
+    }
