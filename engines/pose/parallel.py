@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import inspect
 import itertools
 import logging
 import multiprocessing
@@ -171,10 +172,13 @@ class PosePool:
         """
         generation = self._current()
         # While no worker is idle, each submission spawns one more process, up to `workers`.
-        for _ in range(self.workers):
-            generation.executor.submit(_noop)
+        spawned = [generation.executor.submit(_noop) for _ in range(self.workers)]
         deadline = time.monotonic() + timeout_s
         while generation.ready.value < self.workers:
+            for future in spawned:
+                error = future.exception() if future.done() else None
+                if error is not None:  # a worker failed to start
+                    raise error
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pose workers did not all start within {timeout_s:.0f} s")
             time.sleep(0.05)
@@ -347,10 +351,17 @@ def _exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
 
 
 def _estimator(options: Mapping[str, Any]) -> PoseEstimator:
-    key = tuple(sorted(options.items()))
+    # Keyed by the options as resolved, so {} and the defaults spelt out share one graph.
+    key = tuple(sorted({**_estimator_defaults(), **options}.items()))
     if key not in _worker_estimators:
         _worker_estimators[key] = PoseEstimator(**options)
     return _worker_estimators[key]
+
+
+@functools.cache
+def _estimator_defaults() -> dict[str, Any]:
+    parameters = inspect.signature(PoseEstimator.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def _noop() -> None:
