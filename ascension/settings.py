@@ -11,6 +11,8 @@ Workflows never read settings: whatever they need arrives in their input.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -159,6 +161,25 @@ class Settings(BaseSettings):
     @property
     def local_store_dir(self) -> Path:
         return self.data_dir / "objects"
+
+    def as_environment(self, fields: Iterable[str]) -> dict[str, str]:
+        """These fields as the ``ASCENSION_*`` variables a child process reads them from.
+
+        Unset (None) fields are left out, so the child falls back to its defaults.
+        """
+        env = {}
+        for name in fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = json.dumps(value)
+            env[f"ASCENSION_{name.upper()}"] = str(value)
+        return env
 
 
 @lru_cache

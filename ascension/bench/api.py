@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -342,30 +343,41 @@ async def real_stack(settings: Settings, folder: Path, *, broker: bool) -> Async
 
 def _server_env(settings: Settings) -> dict[str, str]:
     """The API process's settings, as ``ASCENSION_*`` variables (its only configuration)."""
-    values: dict[str, Any] = {
-        "data_dir": settings.data_dir,
-        "database_url": settings.database_url,
-        "object_store": settings.object_store,
-        "s3_endpoint": settings.s3_endpoint,
-        "s3_access_key": settings.s3_access_key,
-        "s3_secret_key": settings.s3_secret_key,
-        "s3_secure": "false",
-        "bucket": settings.bucket,
-        "payload_bucket": settings.payload_bucket,
-        "amqp_url": settings.amqp_url,
-        "temporal_address": settings.temporal_address,
-        "temporal_namespace": settings.temporal_namespace,
-        "cpu_task_queue": settings.cpu_task_queue,
-        "gpu_task_queue": settings.gpu_task_queue,
-        "rate_limit_login_per_min": 0,
-        "rate_limit_register_per_min": 0,
-        "rate_limit_upload_per_min": 0,
-        "jwt_secret": secrets.token_urlsafe(48),
-        "cache_dir": settings.cache_dir,
-    }
+    measured = settings.model_copy(
+        update={
+            "s3_secure": False,
+            "rate_limit_login_per_min": 0,
+            "rate_limit_register_per_min": 0,
+            "rate_limit_upload_per_min": 0,
+            "jwt_secret": SecretStr(secrets.token_urlsafe(48)),
+        }
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASCENSION_")}
-    env.update({f"ASCENSION_{k.upper()}": str(v) for k, v in values.items() if v is not None})
+    env.update(measured.as_environment(_SERVER_FIELDS))
     return env
+
+
+_SERVER_FIELDS = (
+    "data_dir",
+    "database_url",
+    "object_store",
+    "s3_endpoint",
+    "s3_access_key",
+    "s3_secret_key",
+    "s3_secure",
+    "bucket",
+    "payload_bucket",
+    "amqp_url",
+    "temporal_address",
+    "temporal_namespace",
+    "cpu_task_queue",
+    "gpu_task_queue",
+    "rate_limit_login_per_min",
+    "rate_limit_register_per_min",
+    "rate_limit_upload_per_min",
+    "jwt_secret",
+    "cache_dir",
+)
 
 
 @contextlib.asynccontextmanager

@@ -47,3 +47,20 @@ def test_env_example_documents_every_setting() -> None:
         if f"ASCENSION_{name.upper()}=" not in text
     ]
     assert missing == []
+
+
+def test_settings_travel_to_a_child_process_as_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import SecretStr
+
+    settings = Settings(
+        data_dir=tmp_path, s3_secure=True, jwt_secret=SecretStr("s" * 40), cors_origins=["a"]
+    )
+    env = settings.as_environment(["data_dir", "s3_secure", "jwt_secret", "cors_origins"])
+    assert env["ASCENSION_JWT_SECRET"] == "s" * 40  # the value, not "**********"
+    assert "ASCENSION_DATABASE_URL" not in settings.as_environment(["database_url"])  # unset
+    for name, value in env.items():  # what the child process reads
+        monkeypatch.setenv(name, value)
+    child = Settings()
+    assert (child.data_dir, child.s3_secure, child.cors_origins) == (tmp_path, True, ["a"])

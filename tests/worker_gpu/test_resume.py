@@ -81,7 +81,7 @@ class GpuWorkerProcess:
     """`ascension worker gpu` in its own process, its log kept in a file."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
-        env = {**os.environ, **_as_environment(settings)}
+        env = {**os.environ, **settings.as_environment(WORKER_FIELDS)}
         self.log = log
         self._log_file = log.open("w")
         self.process = subprocess.Popen(
@@ -110,37 +110,31 @@ class GpuWorkerProcess:
 
 
 @pytest.fixture
-def gpu_workers(worker_settings: Settings, tmp_path: Path) -> Iterator[list[GpuWorkerProcess]]:
+def gpu_workers() -> Iterator[list[GpuWorkerProcess]]:
+    """Worker processes a test started, stopped (or reaped) whatever the test did."""
     started: list[GpuWorkerProcess] = []
     yield started
     for worker in started:
         worker.stop()
 
 
-def _as_environment(settings: Settings) -> dict[str, str]:
-    """The settings a deployed worker would read from its environment."""
-    fields = [
-        "temporal_address",
-        "temporal_namespace",
-        "gpu_task_queue",
-        "pose_workers",
-        "data_dir",
-        "database_url",
-        "object_store",
-        "s3_endpoint",
-        "s3_access_key",
-        "s3_secret_key",
-        "s3_secure",
-        "bucket",
-        "payload_bucket",
-        "amqp_url",
-    ]
-    values = settings.model_dump(include=set(fields))
-    return {
-        f"ASCENSION_{name.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
-        for name, value in values.items()
-        if value is not None
-    }
+#: What a deployed GPU worker is configured with.
+WORKER_FIELDS = (
+    "temporal_address",
+    "temporal_namespace",
+    "gpu_task_queue",
+    "pose_workers",
+    "data_dir",
+    "database_url",
+    "object_store",
+    "s3_endpoint",
+    "s3_access_key",
+    "s3_secret_key",
+    "s3_secure",
+    "bucket",
+    "payload_bucket",
+    "amqp_url",
+)
 
 
 def _children(pid: int) -> set[int]:
