@@ -58,7 +58,9 @@ class VisionConfig:
     max_video_duration_s: float = 900.0
     #: Largest frame side accepted, pixels.
     max_video_side_px: int = 4096
-    #: TorchScript hold model; None = the classical OpenCV detector.
+    #: "learned" (the trained detector) or "classical" (the OpenCV baseline).
+    hold_detector: str = "classical"
+    #: TorchScript hold-detector weights; None = the shipped weights.
     hold_model_path: Path | None = None
 
 
@@ -104,7 +106,7 @@ class VisionActivities:
     # --- hold detection ----------------------------------------------------------------------
     @activity.defn(name=names.DETECT_HOLDS)
     async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
-        """Wall photo -> hold map (classical detector, or the configured torch model)."""
+        """Wall photo -> hold map (the learned detector, or the classical baseline)."""
         from engines.holds import decode_photo, detect_holds
 
         try:
@@ -127,12 +129,13 @@ class VisionActivities:
             raise bad_input(err) from None
 
     def _model(self) -> Any:
-        if self._hold_model is None and self._config.hold_model_path is not None:
+        if self._hold_model is None and self._config.hold_detector == "learned":
             from engines.ghost import default_device
-            from engines.holds import load_hold_model
+            from engines.holds import SHIPPED_WEIGHTS, load_hold_model
 
             device = self._config.device or str(default_device())
-            self._hold_model = load_hold_model(self._config.hold_model_path, device=device)
+            path = self._config.hold_model_path or SHIPPED_WEIGHTS
+            self._hold_model = load_hold_model(path, device=device)
         return self._hold_model
 
     # --- skeleton ------------------------------------------------------------------------------

@@ -148,6 +148,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from ascension.bench.vision import bench_vision
 
         report = bench_vision(args.video, args.photo, walls=args.walls)
+    elif args.bench == "holds":
+        from ascension.bench.holds import bench_holds
+
+        report = bench_holds(args.data, None if args.no_sandbox else settings)
     elif args.bench == "api":
         from ascension.bench.api import bench_api
 
@@ -164,6 +168,69 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise SystemExit(f"unknown bench {args.bench}")
     report.print(as_json=args.json, console=console)
     return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ascension.train_cli import cmd_train as train
+
+    return train(args)
+
+
+def cmd_holds(args: argparse.Namespace) -> int:
+    """One JSON hold map per photo and line (the API's schema), or a table per photo."""
+    import json
+    from dataclasses import asdict
+
+    from engines.errors import EngineInputError
+    from engines.holds import (
+        SHIPPED_WEIGHTS,
+        HoldModelError,
+        decode_photo,
+        detect_holds,
+        load_hold_model,
+    )
+
+    settings = get_settings()
+    detector = args.detector or settings.hold_detector
+    model = None
+    if detector == "learned":
+        try:
+            model = load_hold_model(settings.hold_model_path or SHIPPED_WEIGHTS)
+        except HoldModelError as error:
+            console.print(f"[red]cannot load the hold detector:[/] {error}")
+            return 2
+    failed = 0
+    for path in args.photos:
+        try:
+            image = decode_photo(path.read_bytes())
+            hold_map = detect_holds(image, model=model).hold_map
+        except (OSError, EngineInputError) as error:
+            failed += 1
+            message = error.strerror if isinstance(error, OSError) else str(error)
+            if args.json:
+                print(json.dumps({"photo": str(path), "error": message}), flush=True)
+            else:
+                console.print(f"[red]{path}[/]: {message}")
+            continue
+        if args.json:
+            document = {"photo": str(path), "hold_map": asdict(hold_map)}
+            print(json.dumps(document, separators=(",", ":")), flush=True)
+            continue
+        table = Table(title=f"{path}: {len(hold_map.holds)} holds ({detector})")
+        for column in ("id", "type", "confidence", "colour", "route", "x", "y"):
+            table.add_column(column)
+        for hold in hold_map.holds:
+            table.add_row(
+                hold.id,
+                hold.type,
+                f"{hold.confidence:.2f}",
+                hold.color,
+                hold.route,
+                f"{hold.x:.3f}",
+                f"{hold.y:.3f}",
+            )
+        console.print(table)
+    return 1 if failed else 0
 
 
 def _client_counts(text: str) -> list[int]:
@@ -231,7 +298,34 @@ def build_parser() -> argparse.ArgumentParser:
         "events", help="event publish rate with confirms vs raw pika, consumer latency"
     )
     events_bench.add_argument("--events", type=int, default=2000, help="events per measurement")
-    for each in (orchestration, vision, api_bench, events_bench):
+    holds_bench = benches.add_parser(
+        "holds", help="hold detection on real photos: learned vs classical, F1, seconds, size"
+    )
+    holds_bench.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="YOLO export (train/ and valid/): score its fixed evaluation split; "
+        "default: the dozen real photos committed with the tests",
+    )
+    holds_bench.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="skip the hold map's workflow-sandbox figures (they start a Temporal dev server)",
+    )
+    from ascension import train_cli
+
+    train_cli.add_parser(sub)
+    holds = sub.add_parser("holds", help="hold maps of wall photos")
+    hold_commands = holds.add_subparsers(dest="holds_command", required=True)
+    detect = hold_commands.add_parser(
+        "detect", help="detect holds on photos with the production code path"
+    )
+    detect.add_argument("photos", nargs="+", type=Path, help="wall photos (JPEG, PNG, ...)")
+    detect.add_argument(
+        "--detector", choices=["learned", "classical"], default=None, help="default: settings"
+    )
+    for each in (orchestration, vision, api_bench, events_bench, holds_bench, detect):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
@@ -245,6 +339,8 @@ COMMANDS = {
     "worker": cmd_worker,
     "demo": cmd_demo,
     "bench": cmd_bench,
+    "train": cmd_train,
+    "holds": cmd_holds,
 }
 
 

@@ -108,8 +108,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Vision activities one GPU worker runs at once; unset = sized to the device.",
     )
+    hold_detector: Literal["learned", "classical"] = Field(
+        default="classical",
+        description="learned: the hold detector trained on real walls (shipped weights); "
+        "classical: the OpenCV segmenter it replaced, kept as the benchmark baseline.",
+    )
     hold_model_path: Path | None = Field(
-        default=None, description="TorchScript hold model; unset = the classical detector."
+        default=None,
+        description="TorchScript hold-detector weights; unset = the weights the project ships.",
     )
     max_video_duration_s: float = Field(default=900.0, gt=0)
     max_video_side_px: int = Field(default=4096, ge=64)

@@ -33,6 +33,7 @@ def vision_config(settings: Settings) -> VisionConfig:
         pose_workers=settings.pose_workers,
         max_video_duration_s=settings.max_video_duration_s,
         max_video_side_px=settings.max_video_side_px,
+        hold_detector=settings.hold_detector,
         hold_model_path=settings.hold_model_path,
     )
 

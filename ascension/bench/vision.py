@@ -69,7 +69,7 @@ def bench_vision(
     from engines.contacts import find_moves, track_contacts
     from engines.document import build_result_document, encode_json
     from engines.ghost import compute_ghost
-    from engines.holds import decode_photo, detect_holds
+    from engines.holds import decode_photo, detect_holds, load_hold_model
     from engines.holds.evaluate import evaluate_synthetic
     from engines.pose import PosePool, bare_loop, extract_skeleton
     from engines.pose.parallel import available_cores
@@ -201,7 +201,7 @@ def bench_vision(
     scores = evaluate_synthetic(walls, seed=1000)
     report.rows += [
         [
-            f"holds F1, {walls} held-out synthetic walls",
+            f"classical holds F1, {walls} held-out synthetic walls",
             f"{scores.f1:.3f}",
             "",
             "",
@@ -213,7 +213,7 @@ def bench_vision(
     photo_holds = None
     if photo is not None:
         image = decode_photo(photo.read_bytes())
-        photo_holds = len(detect_holds(image).hold_map.holds)
+        photo_holds = len(detect_holds(image, model=load_hold_model()).hold_map.holds)
         report.rows.append([f"holds found on {photo.name}", str(photo_holds), "", "", ""])
 
     report.figures = {

@@ -17,11 +17,12 @@ from scipy import ndimage
 from engines.holds.classify import CLASSICAL_TYPES, shape_features, type_probabilities
 from engines.holds.colors import body_color, color_name, group_routes
 from engines.holds.cues import estimate_background
-from engines.holds.errors import NoHoldsFoundError, TooManyHoldsError
-from engines.holds.geometry import mask_outline, to_normalised
-from engines.holds.model import HoldModel
+from engines.holds.errors import CloseUpPhotoError, NoHoldsFoundError, TooManyHoldsError
+from engines.holds.geometry import mask_outline, rasterize, to_normalised
+from engines.holds.model import BoxDetections, HoldModel
+from engines.holds.outline import outline_in_box, simplify
 from engines.holds.photo import check_photo
-from engines.holds.segment import label_regions, segment
+from engines.holds.segment import segment
 from schema.holds import MAX_HOLDS, Hold, HoldMap
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 WORKING_SIDE = 1024
 #: Smallest hold, as its diameter over the photo's long side (a foot chip on a 4 m section).
 MIN_HOLD = 0.006
+#: A photo whose only holds (at most this many) each fill this share of it is a close-up.
+CLOSE_UP_HOLDS, CLOSE_UP_AREA = 2, 0.08
 
 
 @dataclass
@@ -96,16 +99,10 @@ def detect_holds(
     min_diameter = min_hold * max(work.shape[:2])
     smooth = cv2.GaussianBlur(work.astype(np.float32) / 255.0, (0, 0), 1.0)
 
-    model_types: np.ndarray | None = None
-    if model is None:
-        found = segment(work, min_diameter=min_diameter)
-        labels, background, rejected = found.labels, found.background, dict(found.rejected)
-        type_names = CLASSICAL_TYPES
-    else:
-        output = model.predict(work)
-        labels, rejected_counts = label_regions((output.hold > 0.5).astype(np.uint8), min_diameter)
-        background = estimate_background(smooth, exclude=labels > 0)
-        rejected, type_names, model_types = dict(rejected_counts), model.types, output.types
+    if model is not None:
+        return _detect_with_model(image_bgr, work, smooth, model)
+    found = segment(work, min_diameter=min_diameter)
+    labels, background, rejected = found.labels, found.background, dict(found.rejected)
 
     n = int(labels.max())
     if n == 0:
@@ -118,31 +115,104 @@ def detect_holds(
             f"This photo shows {n} hold-like shapes, more than the {MAX_HOLDS} one route map "
             "can hold. Photograph a smaller section of the wall."
         )
-    holds, probabilities = _describe(smooth, labels, background, type_names, model_types)
+    holds, probabilities = _describe(smooth, labels, background)
+    return _ordered(holds, probabilities, labels, (width, height), "classical", rejected)
+
+
+def _ordered(
+    holds: list[Hold],
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    size: tuple[int, int],
+    backend: str,
+    rejected: dict[str, int],
+) -> HoldDetection:
+    """Number the holds ``h1``... from the top of the wall down, relabelling ``labels``."""
+    n = len(holds)
     order = sorted(range(n), key=lambda i: (holds[i].y, holds[i].x))
     lookup = np.zeros(n + 1, np.int32)
-    lookup[np.array(order) + 1] = np.arange(1, n + 1, dtype=np.int32)
+    lookup[np.array(order, dtype=np.int64) + 1] = np.arange(1, n + 1, dtype=np.int32)
     ordered = [holds[i] for i in order]
     for k, hold in enumerate(ordered, start=1):
         hold.id = f"h{k}"
     return HoldDetection(
-        hold_map=HoldMap(image_width=width, image_height=height, holds=ordered),
+        hold_map=HoldMap(image_width=size[0], image_height=size[1], holds=ordered),
         labels=lookup[labels],
-        type_probabilities=probabilities[order],
-        type_names=tuple(type_names),
-        backend="classical" if model is None else "model",
+        type_probabilities=probabilities[order].reshape(n, len(CLASSICAL_TYPES)),
+        type_names=CLASSICAL_TYPES,
+        backend=backend,
         rejected=rejected,
     )
+
+
+def _detect_with_model(
+    image_bgr: np.ndarray, work: np.ndarray, smooth: np.ndarray, model: HoldModel
+) -> HoldDetection:
+    """Boxes from the learned detector, each refined to the hold's outline (`outline`)."""
+    height, width = image_bgr.shape[:2]
+    found = model.detect(image_bgr)
+    rejected: dict[str, int] = {}
+    if len(found.scores) > MAX_HOLDS:
+        # A huge wall: keep the holds the model is surest of rather than refuse the photo.
+        rejected["beyond_max_holds"] = len(found.scores) - MAX_HOLDS
+        keep = np.argsort(-found.scores)[:MAX_HOLDS]
+        found = type(found)(found.boxes[keep], found.scores[keep], found.volume[keep])
+    n = len(found.scores)
+    if n == 0:
+        raise NoHoldsFoundError(
+            "We couldn't find any climbing holds in this photo. Photograph the wall straight "
+            "on, in good light, with the holds filling most of the frame."
+        )
+    box_areas = np.prod(found.boxes[:, 2:] - found.boxes[:, :2], axis=1)
+    if n <= CLOSE_UP_HOLDS and box_areas.min() >= CLOSE_UP_AREA:
+        raise CloseUpPhotoError(
+            "This photo shows a hold up close. Step back and photograph the whole wall section "
+            "you climb, so every hand and foot hold is in the picture."
+        )
+    wh, ww = work.shape[:2]
+    boxes = found.boxes * np.array([ww, wh, ww, wh], np.float32)
+    lab = cv2.cvtColor(smooth, cv2.COLOR_BGR2Lab)
+    outlines = [outline_in_box(lab, box)[0] for box in boxes]
+    labels = np.zeros((wh, ww), np.int32)
+    # Large first, so a hold on a volume stays on top of it.
+    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    for i in np.argsort(-areas):
+        mask = rasterize(outlines[i], (wh, ww))
+        if not mask.any():  # a sliver box: mark its centre pixel at least
+            cx = min(int((boxes[i, 0] + boxes[i, 2]) / 2), ww - 1)
+            cy = min(int((boxes[i, 1] + boxes[i, 3]) / 2), wh - 1)
+            mask[cy, cx] = True
+        labels[mask] = i + 1
+    # Regions painted over entirely by neighbours come back as their own outline's pixels.
+    present = np.bincount(labels.ravel(), minlength=n + 1)[1:] > 0
+    for i in np.flatnonzero(~present):
+        cx = min(int((boxes[i, 0] + boxes[i, 2]) / 2), ww - 1)
+        cy = min(int((boxes[i, 1] + boxes[i, 3]) / 2), wh - 1)
+        labels[cy, cx] = i + 1
+    background = estimate_background(smooth, exclude=labels > 0)
+    holds, probabilities = _describe(smooth, labels, background, found, outlines)
+    return _ordered(holds, probabilities, labels, (width, height), "model", rejected)
+
+
+def _compact(points: np.ndarray) -> list[tuple[float, float]]:
+    """Normalised outline vertices rounded to 1e-3: a pixel of a 1000 px photo, finer than a
+    phone draws, and it keeps a 200-hold map under 60 KB of JSON."""
+    return [(round(float(x), 3), round(float(y), 3)) for x, y in points]
 
 
 def _describe(
     image: np.ndarray,
     labels: np.ndarray,
     background: np.ndarray,
-    type_names: tuple[str, ...],
-    model_types: np.ndarray | None,
+    learned: BoxDetections | None = None,
+    outlines: list[np.ndarray] | None = None,
 ) -> tuple[list[Hold], np.ndarray]:
-    """A `Hold` (id left blank) and type probabilities for each labelled region."""
+    """A `Hold` (id left blank) and `CLASSICAL_TYPES` probabilities for each labelled region.
+
+    With ``learned`` (the model's detections, one per region, and their ``outlines`` in pixels)
+    the model decides hold or volume and gives the box; the type of a hold is the classical
+    shape reading, scaled by the detection score (the model was never shown hold types).
+    """
     h, w = labels.shape
     slices = ndimage.find_objects(labels)
     areas = np.bincount(labels.ravel())[1:]
@@ -152,7 +222,8 @@ def _describe(
     reference = float(np.median(wall_light))
     holds: list[Hold] = []
     colors = np.zeros((len(slices), 3), np.float32)
-    probabilities = np.zeros((len(slices), len(type_names)), np.float32)
+    probabilities = np.zeros((len(slices), len(CLASSICAL_TYPES)), np.float32)
+    volume = CLASSICAL_TYPES.index("volume")
     for i, window in enumerate(slices):
         assert window is not None  # labels are consecutive
         mask = labels[window] == i + 1
@@ -163,31 +234,37 @@ def _describe(
         # Correct for the uneven light so a white hold in a dim corner is still white.
         light = reference / max(float(wall_light[int(cy), int(cx)]), 1e-3)
         colors[i] = np.clip(body_color(pixels) * light, 0.0, 1.0)
-        if model_types is None:
-            feats = shape_features(mask, brightness[window], typical)
-            probs = type_probabilities(feats)
-            probabilities[i] = [probs[t] for t in type_names]
-        else:
-            probabilities[i] = model_types[window][mask].mean(axis=0)
-        best = int(np.argmax(probabilities[i]))
+        reading = type_probabilities(shape_features(mask, brightness[window], typical))
+        probabilities[i] = [reading[t] for t in CLASSICAL_TYPES]
         origin = np.array([window[1].start, window[0].start], np.float64)
-        polygon = to_normalised(mask_outline(mask) + origin, (w, h))
+        outline = mask_outline(mask) + origin if outlines is None else outlines[i]
+        # Outer pixel edges: pixel i spans [i / w, (i + 1) / w] normalised.
+        bbox = (window[1].start / w, window[0].start / h, window[1].stop / w, window[0].stop / h)
+        if learned is not None:
+            score = float(learned.scores[i])
+            probabilities[i, volume] = 0.0
+            probabilities[i] *= score / max(float(probabilities[i].sum()), 1e-6)
+            if learned.volume[i]:
+                probabilities[i] = 0.0
+                probabilities[i, volume] = score
+            bx0, by0, bx1, by1 = (float(v) for v in learned.boxes[i])
+            bbox = (bx0, by0, bx1, by1)
+        best = int(np.argmax(probabilities[i]))
         centre = to_normalised(np.array([[cx, cy]]), (w, h))[0]
         holds.append(
             Hold(
                 id="",
-                x=float(centre[0]),
-                y=float(centre[1]),
-                type=type_names[best],
-                polygon=[(float(px), float(py)) for px, py in polygon],
+                x=round(float(centre[0]), 4),
+                y=round(float(centre[1]), 4),
+                type=CLASSICAL_TYPES[best],
+                polygon=_compact(to_normalised(simplify(outline), (w, h))),
                 color=color_name(colors[i]),
-                confidence=float(np.clip(probabilities[i, best], 0.0, 1.0)),
+                confidence=round(float(np.clip(probabilities[i, best], 0.0, 1.0)), 3),
                 bbox=(
-                    # Outer pixel edges: pixel i spans [i / w, (i + 1) / w] normalised.
-                    float(window[1].start / w),
-                    float(window[0].start / h),
-                    float(window[1].stop / w),
-                    float(window[0].stop / h),
+                    round(bbox[0], 4),
+                    round(bbox[1], 4),
+                    round(bbox[2], 4),
+                    round(bbox[3], 4),
                 ),
             )
         )

@@ -17,6 +17,10 @@ class NoHoldsFoundError(EngineInputError):
     """The photo was read, but nothing in it looks like a climbing hold."""
 
 
+class CloseUpPhotoError(EngineInputError):
+    """The photo shows one or two holds up close, not a section of wall to climb."""
+
+
 class TooManyHoldsError(EngineInputError):
     """So many hold-like shapes that the photo is not of one wall section."""
 

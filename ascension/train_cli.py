@@ -1,0 +1,102 @@
+"""`ascension train holds`: reproduce the shipped hold-detector weights.
+
+Prints a progress bar per stage and one line of figures per epoch (loss, and F1 at IoU >= 0.5
+on the calibration photos every few epochs), then writes the TorchScript weights and a JSON
+training log beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+console = Console()
+
+
+def add_parser(sub: Any) -> None:
+    train = sub.add_parser("train", help="train a model from data (see `train holds --help`)")
+    models = train.add_subparsers(dest="model", required=True)
+    holds = models.add_parser(
+        "holds", help="train the hold/volume detector from scratch on a YOLO-format data set"
+    )
+    holds.add_argument("--data", type=Path, required=True, help="folder with train/ and valid/")
+    holds.add_argument("--out", type=Path, required=True, help="TorchScript weights to write")
+    holds.add_argument("--epochs", type=int, default=None, help="default: the shipped recipe")
+    holds.add_argument("--seed", type=int, default=None, help="default: the shipped recipe")
+    holds.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from engines.holds.learned.train import TrainConfig, export_torchscript, train_hold_detector
+
+    config = TrainConfig()
+    if args.epochs is not None:
+        config.epochs = args.epochs
+    if args.seed is not None:
+        config.seed = args.seed
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        torch.set_num_threads(os.cpu_count() or 1)
+    if not (args.data / "train").is_dir() or not (args.data / "valid").is_dir():
+        console.print(f"[red]{args.data} has no train/ and valid/ folders (YOLO export)[/]")
+        return 2
+    console.print(f"training the hold detector on {args.data} ({device}), {config.epochs} epochs")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    tasks: dict[str, Any] = {}
+    with Progress(*columns, console=console) as bar:
+
+        def progress(stage: str, done: int, total: int, info: dict[str, Any]) -> None:
+            if stage == "epoch":
+                line = f"epoch {done:3d}/{total}  loss {info['loss']:.3f}  " + "  ".join(
+                    f"{k} {v:.3f}" for k, v in info["parts"].items()
+                )
+                line += f"  {info['seconds']:.0f}s"
+                if info.get("calibration"):
+                    line += "  calibration F1@0.5 " + "  ".join(
+                        f"{k} {v:.3f}" for k, v in info["calibration"].items()
+                    )
+                bar.console.print(line)
+                return
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, info="")
+            text = f"loss {info['loss']:.3f}" if "loss" in info else ""
+            bar.update(tasks[stage], completed=done, info=text)
+
+        result = train_hold_detector(args.data, config, device=device, progress=progress)
+    meta = export_torchscript(result, config, args.out)
+    log = {
+        "config": asdict(config),
+        "meta": meta,
+        "history": [asdict(r) for r in result.history],
+        "excluded": result.split.excluded,
+        "evaluation_photos": [p.path.name for p in result.split.evaluation],
+        "calibration_photos": [p.path.name for p in result.split.calibration],
+        "calibration": asdict(result.calibration),
+    }
+    log_path = args.out.with_suffix(".train.json")
+    log_path.write_text(json.dumps(log, indent=1))
+    size_mb = args.out.stat().st_size / 1e6
+    console.print(
+        f"wrote {args.out} ({size_mb:.1f} MB) and {log_path}; inference at "
+        f"{result.calibration.long_side} px, flip {result.calibration.flip}, thresholds "
+        f"{result.calibration.thresholds}; {result.seconds / 60:.1f} min"
+    )
+    return 0
