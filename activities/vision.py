@@ -59,7 +59,7 @@ class VisionConfig:
     #: Largest frame side accepted, pixels.
     max_video_side_px: int = 4096
     #: "learned" (the trained detector) or "classical" (the OpenCV baseline).
-    hold_detector: str = "classical"
+    hold_detector: str = "learned"
     #: TorchScript hold-detector weights; None = the shipped weights.
     hold_model_path: Path | None = None
 

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         description="Vision activities one GPU worker runs at once; unset = sized to the device.",
     )
     hold_detector: Literal["learned", "classical"] = Field(
-        default="classical",
+        default="learned",
         description="learned: the hold detector trained on real walls (shipped weights); "
         "classical: the OpenCV segmenter it replaced, kept as the benchmark baseline.",
     )

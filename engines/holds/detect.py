@@ -243,7 +243,12 @@ def _describe(
         if learned is not None:
             score = float(learned.scores[i])
             probabilities[i, volume] = 0.0
-            probabilities[i] *= score / max(float(probabilities[i].sum()), 1e-6)
+            rest = float(probabilities[i].sum())
+            if rest < 1e-6:  # the shape reads as a volume, the model says hold: type unknown
+                probabilities[i] = 1.0 / (len(CLASSICAL_TYPES) - 1)
+                probabilities[i, volume] = 0.0
+                rest = 1.0
+            probabilities[i] *= score / rest
             if learned.volume[i]:
                 probabilities[i] = 0.0
                 probabilities[i, volume] = score

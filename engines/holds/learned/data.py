@@ -129,6 +129,10 @@ def _same_picture(a: np.ndarray, b: np.ndarray) -> bool:
     return any(float((a * np.rot90(b, k)).sum()) > DUPLICATE_CORRELATION for k in range(4))
 
 
+def _by_name(photo: LabelledPhoto) -> str:
+    return photo.path.name
+
+
 def split_dataset(root: Path) -> DatasetSplit:
     """Read both splits, drop broken photos, find duplicates, and split ``valid`` by hash."""
     excluded: dict[str, str] = {}
@@ -183,20 +187,15 @@ def split_dataset(root: Path) -> DatasetSplit:
             target = calibration
         else:
             target = evaluation
-        if len(indices) > 1 or key in copies_train:
-            for i in indices:
-                reason = "copy of a train photo" if key in copies_train else f"copy of {name}"
-                excluded.setdefault(f"note:{valid[i].path.name}", reason)
         # Duplicates within a group are one picture: keep one copy, so no photo counts twice.
         target.append(valid[indices[0]])
         for i in indices[1:]:
             excluded[valid[i].path.name] = f"duplicate of {valid[indices[0]].path.name}"
-    key_name = lambda photo: photo.path.name  # noqa: E731 - a sort key
     return DatasetSplit(
-        train=sorted(train, key=key_name),
-        calibration=sorted(calibration, key=key_name),
-        evaluation=sorted(evaluation, key=key_name),
-        excluded={k: v for k, v in excluded.items() if not k.startswith("note:")},
+        train=sorted(train, key=_by_name),
+        calibration=sorted(calibration, key=_by_name),
+        evaluation=sorted(evaluation, key=_by_name),
+        excluded=excluded,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engines.holds import HoldModelError, load_hold_model
+from engines.holds import SHIPPED_WEIGHTS, HoldModelError, load_hold_model
 from engines.holds.learned.net import HoldNet
 from engines.holds.model import METADATA_FILE
 
@@ -28,6 +28,15 @@ def _save(path: Path, meta: object) -> Path:
     scripted = torch.jit.script(HoldNet().eval())
     torch.jit.save(scripted, str(path), _extra_files={METADATA_FILE: json.dumps(meta)})
     return path
+
+
+def test_shipped_weights_load_and_are_small() -> None:
+    model = load_hold_model(SHIPPED_WEIGHTS, device="cpu")
+    assert set(model.thresholds) == {"hold", "volume"}
+    assert all(0.0 < t < 1.0 for t in model.thresholds.values())
+    assert model.long_side % 32 == 0
+    # "A few MB": the phone never downloads it, but the image and the repository carry it.
+    assert SHIPPED_WEIGHTS.stat().st_size < 10_000_000
 
 
 def test_missing_file_is_an_operator_error(tmp_path: Path) -> None:
