@@ -136,18 +136,14 @@ def _by_name(photo: LabelledPhoto) -> str:
 def split_dataset(root: Path) -> DatasetSplit:
     """Read both splits, drop broken photos, find duplicates, and split ``valid`` by hash."""
     excluded: dict[str, str] = {}
-    train = []
-    for photo in read_split(root, "train"):
-        if photo.source in BROKEN_SOURCES:
-            excluded[photo.path.name] = "broken labels (data set README)"
-        else:
-            train.append(photo)
-    valid = []
-    for photo in read_split(root, "valid"):
-        if photo.source in BROKEN_SOURCES:
-            excluded[photo.path.name] = "broken labels (data set README)"
-        else:
-            valid.append(photo)
+    train: list[LabelledPhoto] = []
+    valid: list[LabelledPhoto] = []
+    for name, kept in (("train", train), ("valid", valid)):
+        for photo in read_split(root, name):
+            if photo.source in BROKEN_SOURCES:
+                excluded[photo.path.name] = "broken labels (data set README)"
+            else:
+                kept.append(photo)
 
     train_thumbs: dict[str, np.ndarray] = {}
     for photo in train:
