@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from engines.holds.boxes_eval import box_iou
 from engines.holds.learned.net import STRIDE
 
 #: Elliptical Gaussian spread of a centre target, as a share of the box side (TTFNet's 0.54/6).
@@ -147,17 +148,6 @@ def decode(
             cls.cpu().numpy().astype(np.int64),
         )
     )
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) x (M, 4) -> (N, M) IoU of x0, y0, x1, y1 boxes."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 #: Two detections overlapping more than this are one object seen twice (peaks of two classes, or
