@@ -31,6 +31,15 @@ class Targets:
     offset: torch.Tensor  # (N, 2, h, w) sub-cell centre 0..1
     offset_mask: torch.Tensor  # (N, 1, h, w) 1 at centre cells
 
+    def to(self, device: str | torch.device) -> Targets:
+        return Targets(
+            self.heat.to(device),
+            self.size.to(device),
+            self.size_weight.to(device),
+            self.offset.to(device),
+            self.offset_mask.to(device),
+        )
+
 
 def build_targets(
     boxes: list[np.ndarray], classes: list[np.ndarray], shape: tuple[int, int], n_classes: int

@@ -155,7 +155,7 @@ def train_hold_detector(
                 heat,
                 sizes,
                 offset,
-                type(targets)(*(t.to(device) for t in asdict_tensors(targets))),
+                targets.to(device),
             )
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -185,10 +185,6 @@ def train_hold_detector(
     net.eval()
     calibration = calibrate(net, split.calibration, device, config.inference_choices)
     return TrainResult(net, calibration, split, history, time.perf_counter() - started)
-
-
-def asdict_tensors(targets: Any) -> list[torch.Tensor]:
-    return [getattr(targets, name) for name in targets.__dataclass_fields__]
 
 
 def photo_detections(

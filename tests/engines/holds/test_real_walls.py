@@ -16,6 +16,8 @@ import pytest
 
 from engines.errors import EngineInputError
 from engines.holds import (
+    BoxDetections,
+    CloseUpPhotoError,
     InvalidPhotoError,
     decode_photo,
     detect_holds,
@@ -98,3 +100,27 @@ def test_hold_types_are_honest_estimates(detected) -> None:  # type: ignore[no-u
 def test_a_text_file_is_not_a_photo() -> None:
     with pytest.raises(InvalidPhotoError, match="couldn't read this file as a photo"):
         decode_photo(b"route notes: start on the jug, match, then the crimp\n" * 40)
+
+
+class _Boxes:
+    """A stand-in for the model that reports fixed boxes, to drive the close-up rule."""
+
+    def __init__(self, boxes: list[tuple[float, float, float, float]]) -> None:
+        self.found = BoxDetections(
+            np.array(boxes, np.float32).reshape(-1, 4),
+            np.full(len(boxes), 0.9, np.float32),
+            np.zeros(len(boxes), bool),
+        )
+
+    def detect(self, image_bgr: np.ndarray) -> BoxDetections:
+        return self.found
+
+
+def test_a_photo_filled_by_one_or_two_holds_is_a_close_up() -> None:
+    photo = sorted((WALLS / "images").iterdir())[2]
+    image = decode_photo(photo.read_bytes())
+    with pytest.raises(CloseUpPhotoError, match="whole wall section"):
+        detect_holds(image, model=_Boxes([(0.1, 0.1, 0.8, 0.7)]))  # type: ignore[arg-type]
+    # The same large hold among ordinary ones is just a big hold on a wall.
+    wall = _Boxes([(0.1, 0.1, 0.8, 0.7), (0.85, 0.8, 0.9, 0.85), (0.05, 0.85, 0.09, 0.9)])
+    assert len(detect_holds(image, model=wall).hold_map.holds) == 3  # type: ignore[arg-type]
