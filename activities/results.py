@@ -53,6 +53,8 @@ async def write_result_document(store: ObjectStore, params: PersistResultsInput)
             ghost_moves=ghost_moves,
             ghost_skipped_reason=result.ghost_skipped_reason,
             extra={
+                # The climb inside the video (None in results recorded before segmentation).
+                "climb": advice.get("climb"),
                 "processing_time_ms": params.processing_time_ms,
                 "used_detected_holds_after_deadline": result.used_detected_holds_after_deadline,
             },

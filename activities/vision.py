@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 from schema.analysis import (
     AdviceInput,
     AdviceResult,
+    ClimbReading,
     DetectHoldsInput,
     DetectHoldsResult,
     ExtractSkeletonInput,
@@ -221,28 +222,34 @@ class VisionActivities:
         """Skeleton + validated holds -> contacts, moves, biomechanics, advice and metrics."""
         from engines.advice import generate_advice
         from engines.biomech import analyse
+        from engines.climb import climb_reading, find_climb, on_wall_view
         from engines.contacts import find_moves, track_contacts
 
         timeline = await self._load_timeline(params.bucket, params.skeleton_key)
 
-        def advise() -> tuple[Any, dict[str, Any]]:
-            track = track_contacts(timeline, params.hold_map)
-            moves = find_moves(track, timeline)
-            biomech = analyse(timeline, track, moves, params.morphology)
+        def advise() -> tuple[Any, ClimbReading, dict[str, Any]]:
+            # Only the climb feeds the analysis: walking in, standing on the mat and stepping
+            # off stay in the skeleton (the phone draws them) but are no contacts or moves.
+            segment = find_climb(timeline, params.hold_map)
+            climbing = on_wall_view(timeline, segment)
+            track = track_contacts(climbing, params.hold_map)
+            moves = find_moves(track, climbing)
+            biomech = analyse(climbing, track, moves, params.morphology)
             items = generate_advice(
-                timeline, track, moves, biomech, params.hold_map, params.morphology
+                climbing, track, moves, biomech, params.hold_map, params.morphology
             )
             summary = biomech.summary()
             document = {
+                "climb": segment.to_dict(),
                 "moves": [move.to_dict() for move in moves],
                 "move_figures": [figures.to_dict() for figures in biomech.moves],
                 "advice": [item.to_dict() for item in items],
                 "metrics": summary.__dict__,
             }
-            return summary, document
+            return summary, climb_reading(segment, track, params.hold_map), document
 
         try:
-            summary, document = await run_with_heartbeats(advise)
+            summary, reading, document = await run_with_heartbeats(advise)
         except EngineInputError as err:
             raise bad_input(err) from None
         await self._store.put_bytes(
@@ -256,6 +263,7 @@ class VisionActivities:
             move_count=len(document["moves"]),
             advice_count=len(document["advice"]),
             metrics=summary,
+            climb=reading,
         )
 
     # --- ghost climber ---------------------------------------------------------------------------
@@ -268,7 +276,11 @@ class VisionActivities:
         try:
             ghost = await run_with_heartbeats(
                 lambda: compute_ghost(
-                    timeline, params.hold_map, params.morphology, device=self._config.device
+                    timeline,
+                    params.hold_map,
+                    params.morphology,
+                    device=self._config.device,
+                    climb=params.climb,
                 )
             )
         except GhostInputError as err:

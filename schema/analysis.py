@@ -229,11 +229,33 @@ class MetricsSummary:
 
 
 @dataclass
+class ClimbReading:
+    """The climb inside the video and the route the climber took, as the advice step read them;
+    the ghost starts, times and finishes its climb from it. Hold ids only: a few hundred bytes.
+
+    ``start``/``end`` say how the climb began and ended (`engines.climb.ClimbSegment`);
+    ``start_holds`` maps each limb ("left_hand", ...) to its first hold on the wall (None: not
+    on a hold yet); ``top_hold`` is the highest hold a hand reached; ``route_holds`` every hold
+    some limb was on.
+    """
+
+    start_s: float
+    end_s: float
+    start: str
+    end: str
+    start_holds: dict[str, str | None] = field(default_factory=dict)
+    top_hold: str | None = None
+    route_holds: list[str] = field(default_factory=list)
+
+
+@dataclass
 class AdviceResult:
     advice_key: str
     move_count: int
     advice_count: int
     metrics: MetricsSummary = field(default_factory=MetricsSummary)
+    #: None only in results recorded before climbs were segmented.
+    climb: ClimbReading | None = None
 
 
 @dataclass
@@ -244,6 +266,8 @@ class GhostInput:
     hold_map: HoldMap
     morphology: Morphology
     output_key: str
+    #: The climber's climb (from the advice step); None: the whole video, any hold.
+    climb: ClimbReading | None = None
 
 
 @dataclass

@@ -340,6 +340,7 @@ class VideoAnalysisWorkflow:
                     hold_map,
                     params.morphology,
                     names.result_key(params.analysis_id, "ghost"),
+                    advice.climb,
                 ),
                 GhostResult,
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,11 +15,14 @@ from engines.ghost.planner import Plan, plan_sequence
 from engines.ghost.start import default_start, start_route_color
 from engines.ghost.trajectory import ghost_timeline, key_times
 from engines.limbs import Limb
-from engines.pose.timeline import SkeletonTimeline
-from schema.analysis import Morphology
+from engines.pose.timeline import FrameQuality, SkeletonTimeline
+from schema.analysis import ClimbReading, Morphology
 from schema.holds import HoldMap
 
 logger = logging.getLogger(__name__)
+
+#: The hold type hands never take (one of `engines.ghost.space.FOOT_ONLY_TYPES`).
+FOOT_ONLY_TYPE = "foot_chip"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def compute_ghost(
     iterations: int = DEFAULT_ITERATIONS,
     finish: str | None = None,
     route_color: str | None = None,
+    climb: ClimbReading | None = None,
 ) -> GhostResult:
     """Plan, solve and animate the ghost climber for the climber's own body.
 
@@ -120,6 +124,11 @@ def compute_ghost(
         finish: id of the top hold; the highest hold when None.
         route_color: colour of the holds hands may use; when None, the colour both start holds
             of the hands share (a gym route), or any hold if they share none.
+        climb: the climber's own climb (`engines.climb.climb_reading`). With it, the ghost
+            starts on the climber's start holds when they leave the ground, its hands take only
+            holds of the climber's route (holds they used, or their route's colour; feet may
+            use any hold), it finishes on the highest hold they reached (unless ``finish``
+            says otherwise) and its moves are spread over their climb, not the whole video.
 
     Returns:
         The `GhostResult`.
@@ -128,8 +137,18 @@ def compute_ghost(
         GhostInputError: the skeleton or hold map cannot carry a ghost.
         NoRouteError: no route to the top within the climber's reach.
     """
-    body = body_model(timeline, morphology)
-    start = default_start(timeline, hold_map)
+    window = (float(timeline.timestamps_s[0]), float(timeline.timestamps_s[-1]))
+    if climb is not None:
+        window = (climb.start_s, climb.end_s)
+        timeline_on_wall = _within(timeline, *window)
+        body = body_model(timeline_on_wall, morphology)
+        start = _climb_start(climb, default_start(timeline_on_wall, hold_map))
+        route_color = route_color or start_route_color(start, hold_map)
+        hold_map = _route_only_for_hands(hold_map, climb, route_color)
+        finish = finish or climb.top_hold
+    else:
+        body = body_model(timeline, morphology)
+        start = default_start(timeline, hold_map)
     plan = plan_sequence(
         hold_map,
         body,
@@ -142,7 +161,7 @@ def compute_ghost(
     poses = solve_key_poses(
         plan, body, hold_map, device=device or default_device(), iterations=iterations
     )
-    times = key_times(plan, timeline.duration_s, start_s=float(timeline.timestamps_s[0]))
+    times = key_times(plan, window[1] - window[0], start_s=window[0])
     ghost = ghost_timeline(
         poses,
         times,
@@ -163,3 +182,33 @@ def compute_ghost(
         poses.device,
     )
     return GhostResult(ghost, plan, poses, times, moves, start, body)
+
+
+def _within(timeline: SkeletonTimeline, start_s: float, end_s: float) -> SkeletonTimeline:
+    """The timeline with frames outside ``[start_s, end_s]`` marked as missing."""
+    keep = (timeline.timestamps_s >= start_s - 1e-6) & (timeline.timestamps_s <= end_s + 1e-6)
+    landmarks = timeline.landmarks.copy()
+    landmarks[~keep] = np.nan
+    quality = np.where(keep, timeline.quality, np.uint8(FrameQuality.MISSING)).astype(np.uint8)
+    return replace(timeline, landmarks=landmarks, quality=quality)
+
+
+def _climb_start(climb: ClimbReading, seen: dict[Limb, str | None]) -> dict[Limb, str | None]:
+    """The climber's start holds as the contact track read them; a limb the track had on no
+    hold at the start keeps what the first frames of the climb show (or None)."""
+    return {limb: climb.start_holds.get(limb.value) or seen.get(limb) for limb in seen}
+
+
+def _route_only_for_hands(
+    hold_map: HoldMap, climb: ClimbReading, route_color: str | None
+) -> HoldMap:
+    """Holds off the climber's route become foot-only: the ghost climbs the climber's route
+    with its hands (not a ceiling feature or a neighbouring route) and stands on anything."""
+    on_route = set(climb.route_holds)
+    holds = [
+        hold
+        if hold.id in on_route or (route_color and hold.color == route_color)
+        else replace(hold, type=FOOT_ONLY_TYPE)
+        for hold in hold_map.holds
+    ]
+    return replace(hold_map, holds=holds)
