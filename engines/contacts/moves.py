@@ -4,17 +4,38 @@ A move starts at the first frame the limb is off its old hold and ends at the fi
 new one (both as dated by the hysteresis in `engines.contacts.track`). Letting go and coming back
 to the same hold is no move (the advice engine calls it a re-grip); letting go without reaching
 another hold (dropping off, topping out) is no move either.
+
+What a coach would not count is filtered out before moves are made:
+
+- **Flicker**: a stay on another hold shorter than `FLICKER_S` between two stays on the same hold
+  (A → B → A) is a touch, not two moves; the two stays on A become one.
+- **Re-labelling**: a limb that switches hold without leaving (two holds within touching distance)
+  and without travelling `MIN_TRAVEL_STATURES` stayed where it was; the switch is no move.
+- A limb that does travel straight onto a neighbouring hold (a slide) moves: the move is dated
+  from when it left its resting place on the old hold to when it settled on the new one, so no
+  move lasts zero time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 
 import numpy as np
 
+from engines.biomech.body import body_height_px, pixel_points
 from engines.contacts.track import LIMBS, ContactTrack
 from engines.limbs import Limb
 from engines.pose.timeline import SkeletonTimeline
+
+#: A stay on another hold shorter than this, between two stays on the same hold, is a touch.
+FLICKER_S: Final = 1.0
+#: A limb that changes hold without leaving must travel this far (fraction of stature, ~9 cm)
+#: for the change to be a move.
+MIN_TRAVEL_STATURES: Final = 0.05
+#: Where a sliding limb leaves / settles: within this fraction of the slide from its resting
+#: place on each hold.
+SETTLE_FRACTION: Final = 0.25
 
 
 @dataclass(frozen=True)
@@ -126,25 +147,43 @@ def find_moves(
 
     Raises:
         ValueError: the track does not belong to the timeline.
+
+    Flicker and re-labelling are no moves (see the module's notes).
     """
     if len(track) != len(timeline):
         raise ValueError("the contact track and the timeline have different frame counts")
     posed = np.flatnonzero(timeline.has_pose)
     first_posed = int(posed[0]) if posed.size else 0
-    previous: dict[Limb, Attachment] = {}
+    stature_px = body_height_px(pixel_points(timeline))[0] if posed.size else 1.0
+    scale = np.array([timeline.frame_width, timeline.frame_height], dtype=np.float64)
+    min_travel_px = MIN_TRAVEL_STATURES * stature_px
     pending: list[tuple[int, Limb, str | None, str, int, int]] = []
-    for stay in attachments(track):
-        before = previous.get(stay.limb)
-        previous[stay.limb] = stay
-        if before is None:
-            if include_first_placements:
-                start = min(first_posed, stay.start_frame)
-                pending.append((start, stay.limb, None, stay.hold, start, stay.start_frame))
-            continue
-        if before.hold == stay.hold:
-            continue
-        start = before.end_frame
-        pending.append((start, stay.limb, before.hold, stay.hold, start, stay.start_frame))
+    every_stay = attachments(track)
+    for limb in LIMBS:
+        stays = _without_flicker([a for a in every_stay if a.limb == limb])
+        points = track.points[:, LIMBS.index(limb)].astype(np.float64) * scale
+        before: Attachment | None = None
+        for stay in stays:
+            if before is None:
+                if include_first_placements:
+                    start = min(first_posed, stay.start_frame)
+                    pending.append((start, limb, None, stay.hold, start, stay.start_frame))
+                before = stay
+                continue
+            if before.hold == stay.hold:
+                before = stay
+                continue
+            start, end = before.end_frame, stay.start_frame
+            if start == end:  # changed hold without leaving: a slide, or no move at all
+                slide = _slide(points, before, stay, min_travel_px)
+                if slide is None:
+                    before = replace(
+                        before, hold=stay.hold, end_frame=stay.end_frame, end_s=stay.end_s
+                    )
+                    continue
+                start, end = slide
+            pending.append((start, limb, before.hold, stay.hold, start, end))
+            before = stay
     pending.sort(key=lambda p: (p[0], LIMBS.index(p[1])))
     times = track.timestamps_s
     return [
@@ -160,3 +199,38 @@ def find_moves(
         )
         for index, (_, limb, from_hold, to_hold, start, end) in enumerate(pending)
     ]
+
+
+def _without_flicker(stays: list[Attachment]) -> list[Attachment]:
+    """One limb's stays with touches of another hold between two stays on one hold removed."""
+    kept: list[Attachment] = []
+    for stay in stays:
+        kept.append(stay)
+        while len(kept) >= 3:
+            first, touch, last = kept[-3:]
+            if first.hold != last.hold or touch.hold == first.hold:
+                break
+            if touch.end_s - touch.start_s >= FLICKER_S:
+                break
+            kept[-3:] = [replace(first, end_frame=last.end_frame, end_s=last.end_s)]
+    return kept
+
+
+def _slide(
+    points: np.ndarray, old: Attachment, new: Attachment, min_travel_px: float
+) -> tuple[int, int] | None:
+    """``(start_frame, end_frame)`` of a limb sliding from ``old`` straight onto ``new``, or None
+    when it hardly moved (the track only re-labelled where it was)."""
+    before, after = points[old.start_frame : old.end_frame], points[new.start_frame : new.end_frame]
+    if not (np.isfinite(before).all(axis=1).any() and np.isfinite(after).all(axis=1).any()):
+        return None
+    rest_old, rest_new = np.nanmedian(before, axis=0), np.nanmedian(after, axis=0)
+    travel = float(np.linalg.norm(rest_new - rest_old))
+    if travel < min_travel_px:
+        return None
+    near = SETTLE_FRACTION * travel
+    resting = np.flatnonzero(np.linalg.norm(before - rest_old, axis=1) <= near)
+    settled = np.flatnonzero(np.linalg.norm(after - rest_new, axis=1) <= near)
+    start = old.start_frame + int(resting[-1]) + 1 if resting.size else old.end_frame
+    end = new.start_frame + int(settled[0]) if settled.size else new.start_frame
+    return (start, end) if end > start else None

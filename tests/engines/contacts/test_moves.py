@@ -73,7 +73,35 @@ def test_sliding_straight_onto_a_neighbouring_hold_is_a_move() -> None:
     moves = find_moves(track_contacts(timeline, hold_map), timeline)
 
     assert [(m.from_hold, m.to_hold) for m in moves] == [("b", "b2")]
-    assert moves[0].start_frame == moves[0].end_frame
+    # Dated over the slide (1-3 s), not at the frame the nearest hold changed: no 0 s moves.
+    assert 1.0 <= moves[0].start_s < moves[0].end_s <= 3.0
+    assert moves[0].end_s - moves[0].start_s >= 0.5
+
+
+def test_a_hand_resting_between_two_touching_holds_makes_no_moves() -> None:
+    # Two holds 4 cm apart: landmark jitter flips which centre is nearer, the hand stays put.
+    hold_map = SCENE.hold_map({**HOLDS, "b2": (164.0, 215.0)})
+    timeline = still(BASE.moved(right_hand=(162.0, 215.0)), 6.0, noise_cm=1.5, seed=3)
+
+    track = track_contacts(timeline, hold_map)
+    moves = find_moves(track, timeline)
+
+    right = {a.hold for a in attachments(track) if a.limb == Limb.RIGHT_HAND}
+    assert right == {"b", "b2"}  # the track itself flickers between them
+    assert moves == []
+
+
+def test_a_touch_of_another_hold_undone_within_a_second_is_no_move() -> None:
+    touch = BASE.moved(right_hand=HOLDS["d"], hips=(138.0, 120.0))
+    timeline = climb(
+        [(0.0, BASE), (1.0, BASE), (1.4, touch), (1.9, touch), (2.3, BASE), (4.0, BASE)]
+    )
+
+    track = track_contacts(timeline, HOLD_MAP)
+    moves = find_moves(track, timeline)
+
+    assert "d" in {a.hold for a in attachments(track) if a.limb == Limb.RIGHT_HAND}
+    assert moves == []
 
 
 def test_moves_need_a_new_hold_and_forward_time() -> None:
