@@ -6,7 +6,7 @@ the timeline type stays cheap.
 
 from engines.pose.bare import bare_loop
 from engines.pose.chunks import ChunkSpec, plan_chunks
-from engines.pose.errors import InvalidVideoError, NoClimberFoundError
+from engines.pose.errors import InvalidVideoError, NoClimberFoundError, TruncatedVideoError
 from engines.pose.estimator import PoseEstimator
 from engines.pose.extract import extract_skeleton
 from engines.pose.parallel import PosePool
@@ -31,6 +31,7 @@ __all__ = [
     "PoseEstimator",
     "PosePool",
     "SkeletonTimeline",
+    "TruncatedVideoError",
     "VideoInfo",
     "bare_loop",
     "extract_skeleton",

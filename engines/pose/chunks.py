@@ -18,10 +18,7 @@ import numpy as np
 
 from engines.pose.estimator import PoseEstimator
 from engines.pose.timeline import LANDMARK_COUNT, FrameQuality, SkeletonTimeline
-from engines.pose.video import FrameSampler, VideoInfo, iter_frames
-
-#: Seconds of consecutive undecodable frames after which the stream is taken to have ended.
-MAX_CORRUPT_RUN_S = 2.0
+from engines.pose.video import FrameSampler, VideoInfo, iter_frames, max_corrupt_run
 
 
 @dataclass(frozen=True)
@@ -155,7 +152,7 @@ def run_chunk(
         start=chunk.warmup_start,
         stop=chunk.stop,
         sampler=sampler,
-        max_corrupt_run=max(8, round(MAX_CORRUPT_RUN_S * info.fps)),
+        max_corrupt_run=max_corrupt_run(info.fps),
         expected_end=info.frame_count,
         decode_threads=decode_threads,
     )

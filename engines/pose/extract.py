@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
+
 from engines.pose.chunks import ChunkSpec, chunk_fits, concatenate, plan_chunks
 from engines.pose.errors import InvalidVideoError, NoClimberFoundError
 from engines.pose.parallel import PosePool, available_cores, run_here, run_in_processes
@@ -17,7 +19,14 @@ from engines.pose.postprocess import (
     quality_counts,
 )
 from engines.pose.timeline import FrameQuality, SkeletonTimeline
-from engines.pose.video import FrameSampler, VideoInfo, probe_video
+from engines.pose.video import (
+    FrameSampler,
+    VideoInfo,
+    cut_short_error,
+    damaged_error,
+    probe_video,
+    tolerated_shortfall,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +103,9 @@ def extract_skeleton(
     Raises:
         FileNotFoundError: ``path`` does not exist.
         InvalidVideoError: not a usable video, or no frame could be decoded.
+        TruncatedVideoError: (an `InvalidVideoError`) frames the file declares could not be
+            read, beyond the few that real phone files are off by: an interrupted upload or a
+            damaged file, which must not pass for a shorter climb.
         NoClimberFoundError: a person is visible in less than ``min_coverage`` of the frames.
     """
     if workers is not None and workers < 1:
@@ -163,6 +175,7 @@ def extract_skeleton(
     progress.finish()
 
     raw = concatenate([results[chunk.index] for chunk in chunks], info=info)
+    _check_complete(raw, info, FrameSampler(info.fps, max_fps))
     _check_coverage(raw, min_coverage)
     timeline = interpolate_gaps(raw, max_gap_s=max_gap_s)
     if smoothing is not None:
@@ -191,6 +204,29 @@ def _reusable(
         else:
             logger.warning("completed chunk %d does not fit this video's plan; recomputing", index)
     return reusable
+
+
+def _check_complete(raw: SkeletonTimeline, info: VideoInfo, sampler: FrameSampler) -> None:
+    """Refuses a video whose declared frames were not all read.
+
+    A chunk stops where the stream ends or after a long run of undecodable frames, and returns
+    short; so do the chunks after it. Whatever the chunking, the stitched frames must cover the
+    header's sampled frames but for `tolerated_shortfall` of them. Frames reported CORRUPT were
+    met (a later frame decoded) and stay in the timeline as before.
+    """
+    expected = sampler.indices(0, info.frame_count)
+    present = np.rint(raw.timestamps_s * info.fps).astype(np.int64)
+    absent = np.setdiff1d(expected, present)
+    if len(absent) <= tolerated_shortfall(len(expected)):
+        return
+    decoded = np.isin(expected, present[raw.quality != FrameQuality.CORRUPT]).sum()
+    readable_s = info.duration_s * float(decoded) / len(expected)
+    logger.warning(
+        "%d of %d sampled frames missing (first %d)", len(absent), len(expected), absent[0]
+    )
+    if len(present) and absent[0] < present.max():
+        raise damaged_error(info.duration_s, readable_s)
+    raise cut_short_error(info.duration_s, readable_s)
 
 
 def _check_coverage(raw: SkeletonTimeline, min_coverage: float) -> None:

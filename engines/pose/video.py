@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,67 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engines.pose.errors import InvalidVideoError
+from engines.pose.errors import InvalidVideoError, TruncatedVideoError
 
 logger = logging.getLogger(__name__)
 
 #: Frame rates outside this range come from broken headers, not cameras (slow motion is ≤ 960).
 _FPS_RANGE = (1.0, 1000.0)
+
+#: Seconds of consecutive undecodable frames after which the stream is taken to have ended.
+MAX_CORRUPT_RUN_S = 2.0
+
+#: A file may decode up to this many frames fewer than its header says, or this fraction of
+#: them (whichever is more), before it counts as cut short: real phone files are often a frame
+#: or two off. Anything more is an interrupted upload or a damaged file, never a shorter climb.
+TOLERATED_SHORTFALL_FRAMES = 3
+TOLERATED_SHORTFALL_FRACTION = 0.02
+
+#: Boxes an MP4/MOV file can start with (ISO/IEC 14496-12 and QuickTime).
+_ISO_FIRST_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"})
+#: Boxes holding the sample tables (moov) or a fragment's (moof): without one nothing decodes.
+_ISO_INDEX_BOXES = frozenset({b"moov", b"moof"})
+
+_UPLOAD_AGAIN = "The upload was probably interrupted — please upload it again."
+
+
+def max_corrupt_run(fps: float) -> int:
+    """Consecutive undecodable frames tolerated before the stream is taken to have ended."""
+    return max(8, round(MAX_CORRUPT_RUN_S * fps))
+
+
+def tolerated_shortfall(frames: int) -> int:
+    """How many of ``frames`` (declared by the header) may be unreadable without refusing."""
+    return max(TOLERATED_SHORTFALL_FRAMES, math.ceil(TOLERATED_SHORTFALL_FRACTION * frames))
+
+
+def cut_short_error(declared_s: float, readable_s: float) -> TruncatedVideoError:
+    """The refusal of a video that decodes for much less time than its file declares."""
+    return TruncatedVideoError(
+        f"This video looks cut short: {_lengths(declared_s, readable_s)}. {_UPLOAD_AGAIN}",
+        declared_s=declared_s,
+        readable_s=readable_s,
+    )
+
+
+def damaged_error(declared_s: float, readable_s: float) -> TruncatedVideoError:
+    """The refusal of a video with a long unreadable stretch before its end."""
+    return TruncatedVideoError(
+        f"Part of this video can't be read: {_lengths(declared_s, readable_s)}. The file looks "
+        "damaged, probably during the upload — please upload it again.",
+        declared_s=declared_s,
+        readable_s=readable_s,
+    )
+
+
+def _lengths(declared_s: float, readable_s: float) -> str:
+    if readable_s < 0.05:
+        return f"its file says {declared_s:.1f} s but almost none of it could be read"
+    # One decimal unless that would show two equal numbers.
+    digits = 1 if round(declared_s, 1) != round(readable_s, 1) else 2
+    return (
+        f"its file says {declared_s:.{digits}f} s but only {readable_s:.{digits}f} s could be read"
+    )
 
 
 @dataclass(frozen=True)
@@ -31,8 +87,9 @@ class VideoInfo:
 
     Attributes:
         frame_count: frames in the stream (from the header; counted by decoding when the header
-            has none). The last chunk reads to the end of the stream, so a header that is a few
-            frames off costs nothing.
+            has none). The last chunk reads to the end of the stream, so a header that
+            under-counts costs nothing; one that over-counts by more than
+            `tolerated_shortfall` means frames are missing and the video is refused.
         fps: frames per second of the file.
         width: width in pixels of decoded frames (after the rotation stored by phones).
         height: height in pixels of decoded frames.
@@ -125,6 +182,10 @@ def probe_video(
     Raises:
         FileNotFoundError: ``path`` does not exist (a problem on our side, not the climber's).
         InvalidVideoError: the file is not a readable video or is outside the limits.
+        TruncatedVideoError: (an `InvalidVideoError`) an MP4/MOV file whose end is missing:
+            it cannot be opened, or decodes well short of the frames it declares (an
+            interrupted upload). Other containers are checked as their frames are read
+            (`extract_skeleton`).
     """
     path = Path(path)
     if not path.is_file():
@@ -132,6 +193,9 @@ def probe_video(
     capture = open_capture(path)
     try:
         if not capture.isOpened():
+            incomplete = _iso_incomplete(path)
+            if incomplete is not None:
+                raise _unopenable_error(*incomplete)
             raise InvalidVideoError(
                 "We couldn't read this file as a video. Please upload the video straight from "
                 "your phone's camera (MP4 or MOV)."
@@ -140,6 +204,9 @@ def probe_video(
         header_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         ok, first = capture.read()
         if not ok or first is None:
+            incomplete = _iso_incomplete(path)
+            if incomplete is not None:
+                raise _unopenable_error(*incomplete)
             raise InvalidVideoError(
                 "This video has no pictures we can decode. The upload may have been cut short "
                 "or the file damaged; please try uploading it again."
@@ -152,12 +219,101 @@ def probe_video(
             )
         max_frames = math.ceil(max_duration_s * fps) + 1
         frame_count = header_count if header_count > 0 else _count_frames(capture, max_frames)
+        info = VideoInfo(frame_count=frame_count, fps=fps, width=width, height=height)
+        _check_limits(info, max_duration_s, min_duration_s, max_side_px, min_side_px)
+        if _iso_incomplete(path) is not None:
+            _check_readable(capture, info, counted=header_count <= 0)
     finally:
         capture.release()
-
-    info = VideoInfo(frame_count=frame_count, fps=fps, width=width, height=height)
-    _check_limits(info, max_duration_s, min_duration_s, max_side_px, min_side_px)
     return info
+
+
+def _iso_incomplete(path: Path) -> tuple[int, int | None] | None:
+    """For an MP4/MOV file whose boxes run past its end (or that has no sample tables): the
+    bytes present and about the bytes of the whole file (``None`` if unknown: only a cut media
+    box tells). ``None`` for a complete file and for other containers, which are checked by
+    decoding only.
+
+    Reads only the top-level box headers. A file with its sample tables (``moov``) at the end,
+    as phones record, cannot be opened at all once cut; a "fast start" file (``moov`` first, as
+    many apps and web uploads rewrite it) opens, and the frames it declares run out part-way.
+    """
+    size = path.stat().st_size
+    position, has_index = 0, False
+    with path.open("rb") as file:
+        while position + 8 <= size:
+            file.seek(position)
+            header = file.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if position == 0 and kind not in _ISO_FIRST_BOXES:
+                return None
+            if box_size == 1:  # 64-bit size after the type
+                if len(header) < 16:
+                    return size, None
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:  # the box runs to the end of the file
+                box_size = size - position
+            if box_size < 8:
+                return None  # not box structure after all: leave it to the decoder
+            has_index = has_index or kind in _ISO_INDEX_BOXES
+            if position + box_size > size:
+                # Only the media box ends at (or just before the tables at) the end of the file.
+                return size, position + box_size if kind == b"mdat" else None
+            position += box_size
+    if position == 0 or has_index:
+        return None
+    return size, None
+
+
+def _unopenable_error(received: int, declared: int | None) -> TruncatedVideoError:
+    """The refusal of a cut MP4/MOV file that cannot be opened, or shows no picture."""
+    if declared is None:
+        return TruncatedVideoError(
+            f"This video file is incomplete, so it can't be opened. {_UPLOAD_AGAIN}"
+        )
+    percent = max(1, math.floor(100 * received / declared))
+    return TruncatedVideoError(
+        f"This video file is incomplete (only {percent}% of it arrived), so it can't be "
+        f"opened. {_UPLOAD_AGAIN}"
+    )
+
+
+def _check_readable(capture: cv2.VideoCapture, info: VideoInfo, *, counted: bool) -> None:
+    """Refuses a file cut short: its boxes run past its end and the frames run out early.
+
+    ``capture`` has read the first frame only, unless ``counted`` (no header count: the frames
+    were counted by decoding, so they are what could be read and the declared length is
+    unknown).
+    """
+    if counted:
+        readable_s = info.frame_count / info.fps
+        raise TruncatedVideoError(
+            f"This video file is incomplete: it stops after {readable_s:.1f} s and its end is "
+            f"missing. {_UPLOAD_AGAIN}",
+            readable_s=readable_s,
+        )
+    readable = _readable_frames(capture, info.frame_count, max_corrupt_run(info.fps))
+    shortfall = info.frame_count - readable
+    if shortfall > tolerated_shortfall(info.frame_count):
+        raise cut_short_error(info.duration_s, readable / info.fps)
+    logger.warning(
+        "video file ends early but only %d of %d frames are missing", shortfall, info.frame_count
+    )
+
+
+def _readable_frames(capture: cv2.VideoCapture, limit: int, max_failures: int) -> int:
+    """Frames up to the last one that decodes (at most ``limit``); one was already read.
+
+    Like `iter_frames`, a short run of undecodable frames is damage, not the end.
+    """
+    index, readable, failures = 1, 1, 0
+    while index < limit and failures <= max_failures:
+        if capture.grab():
+            readable, failures = index + 1, 0
+        else:
+            failures += 1
+        index += 1
+    return readable
 
 
 def _count_frames(capture: cv2.VideoCapture, limit: int) -> int:
