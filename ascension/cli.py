@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ascension.settings import get_settings
+from schema.analysis import Tier
 
 # Wide enough for paths when the output is a log file or CI, not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -106,6 +107,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     result = asyncio.run(run_demo(get_settings(), console))
     return 0 if result.status.value == "completed" else 1
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """The production pipeline on the climber's own video and wall photo (embedded stack)."""
+    from ascension.analyze import AnalyzeRequest, run_analyze
+    from schema.analysis import Morphology
+
+    request = AnalyzeRequest(
+        video=args.video,
+        photo=args.photo,
+        out=args.out,
+        morphology=Morphology(
+            height_cm=args.height_cm, arm_span_cm=args.arm_span_cm, weight_kg=args.weight_kg
+        ),
+        tier=Tier(args.tier),
+        overlay=not args.no_overlay,
+    )
+    return asyncio.run(run_analyze(get_settings(), request, console))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -255,6 +274,19 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--reload", action="store_true")
     sub.add_parser("demo", help="run one full analysis on the embedded default stack")
+    analyze = sub.add_parser(
+        "analyze", help="analyse your own climbing video against a photo of the wall"
+    )
+    analyze.add_argument("video", type=Path, help="the climbing video")
+    analyze.add_argument("--photo", type=Path, required=True, help="photo of the wall")
+    analyze.add_argument("--height-cm", type=float, default=None)
+    analyze.add_argument("--arm-span-cm", type=float, default=None)
+    analyze.add_argument("--weight-kg", type=float, default=None)
+    analyze.add_argument(
+        "--tier", default="infinity", choices=[tier.value for tier in Tier], help="plan to use"
+    )
+    analyze.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    analyze.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
     worker = sub.add_parser("worker", help="run a Temporal worker (cpu: workflows + bookkeeping)")
     worker.add_argument(
         "kind",
@@ -338,6 +370,7 @@ COMMANDS = {
     "api": cmd_api,
     "worker": cmd_worker,
     "demo": cmd_demo,
+    "analyze": cmd_analyze,
     "bench": cmd_bench,
     "train": cmd_train,
     "holds": cmd_holds,

@@ -20,8 +20,9 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 from rich.console import Console
@@ -49,10 +50,26 @@ from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 from worker_gpu.worker import build_gpu_worker
 from workflows.video_analysis import VideoAnalysisWorkflow
 
+T = TypeVar("T")
+
 
 async def run_demo(settings: Settings, console: Console) -> AnalysisResult:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]Ascension demo[/] — embedded stack under {settings.data_dir}")
+    return await on_embedded_stack(
+        settings,
+        console,
+        lambda client, engine, store: _analyse_one(settings, client, engine, store, console),
+    )
+
+
+async def on_embedded_stack(
+    settings: Settings,
+    console: Console,
+    work: Callable[[Any, Any, ObjectStore], Awaitable[T]],
+) -> T:
+    """Run ``work(client, engine, store)`` with the embedded stack up: the Temporal dev server
+    (SQLite file, Web UI), the app database, the object store and both workers in-process."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = await start_dev_server(
         settings,
         port=settings.temporal_dev_port,
@@ -71,7 +88,7 @@ async def run_demo(settings: Settings, console: Console) -> AnalysisResult:
                 build_cpu_worker(client, resources, task_queue=settings.cpu_task_queue),
                 build_gpu_worker(client, store, settings, task_queue=settings.gpu_task_queue),
             ):
-                return await _analyse_one(settings, client, resources.engine, store, console)
+                return await work(client, resources.engine, store)
     finally:
         await env.shutdown()
 
@@ -79,29 +96,13 @@ async def run_demo(settings: Settings, console: Console) -> AnalysisResult:
 async def prepare_demo_analysis(
     settings: Settings, engine: Any, store: ObjectStore, *, seconds: float = 12.0
 ) -> StartAnalysisInput:
-    """Rows (infinity user, video, route, analysis), the wall photo and the video, uploaded."""
+    """Rows (infinity user, video, route, analysis), the synthetic wall photo and the stand-in
+    video, uploaded."""
     from engines.holds.synth import generate_wall
-
-    user = User(email=f"demo-{uuid.uuid4().hex[:6]}@ascension.local", password_hash="-")
-    user.subscription_tier = Tier.INFINITY
-    video = Video(user_id=user.id, storage_url="")
-    video.storage_url = names.upload_key(str(user.id), str(video.id))
-    route = Route(user_id=user.id, name="demo wall")
-    route.photo_key = f"routes/{user.id}/{route.id}.jpg"
-    analysis = Analysis(video_id=video.id, user_id=user.id, route_id=route.id)
-    async with session_scope(engine) as session:
-        session.add(user)
-        await session.flush()
-        session.add_all([video, route])
-        await session.flush()
-        session.add(analysis)
-        await session.commit()
 
     wall = generate_wall(seed=7)
     ok, photo = cv2.imencode(".jpg", wall.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
     assert ok
-    await store.ensure_bucket(settings.bucket)
-    await store.put_bytes(settings.bucket, route.photo_key, photo.tobytes())
     with tempfile.TemporaryDirectory() as folder:
         clip = write_clip(
             Path(folder) / "climb.mp4",
@@ -110,17 +111,58 @@ async def prepare_demo_analysis(
             size=(720, 1280),
             motion="pan",
         )
-        await store.upload_file(settings.bucket, video.storage_url, clip, content_type="video/mp4")
+        return await prepare_analysis(
+            settings,
+            engine,
+            store,
+            photo=photo.tobytes(),
+            video=clip,
+            morphology=Morphology(height_cm=178, arm_span_cm=182),
+            route_name="demo wall",
+        )
+
+
+async def prepare_analysis(
+    settings: Settings,
+    engine: Any,
+    store: ObjectStore,
+    *,
+    photo: bytes,
+    video: Path,
+    morphology: Morphology,
+    tier: Tier = Tier.INFINITY,
+    route_name: str = "my wall",
+) -> StartAnalysisInput:
+    """Rows (a local user of ``tier``, video, route, analysis) for one analysis, and the photo
+    and video uploaded where the API would have put them."""
+    user = User(email=f"local-{uuid.uuid4().hex[:6]}@ascension.local", password_hash="-")
+    user.subscription_tier = tier
+    row = Video(user_id=user.id, storage_url="")
+    row.storage_url = names.upload_key(str(user.id), str(row.id))
+    route = Route(user_id=user.id, name=route_name)
+    route.photo_key = f"routes/{user.id}/{route.id}.jpg"
+    analysis = Analysis(video_id=row.id, user_id=user.id, route_id=route.id)
+    async with session_scope(engine) as session:
+        session.add(user)
+        await session.flush()
+        session.add_all([row, route])
+        await session.flush()
+        session.add(analysis)
+        await session.commit()
+
+    await store.ensure_bucket(settings.bucket)
+    await store.put_bytes(settings.bucket, route.photo_key, photo)
+    await store.upload_file(settings.bucket, row.storage_url, video, content_type="video/mp4")
     return StartAnalysisInput(
         analysis_id=str(analysis.id),
         user_id=str(user.id),
-        video_id=str(video.id),
-        video_key=video.storage_url,
+        video_id=str(row.id),
+        video_key=row.storage_url,
         route_id=str(route.id),
         bucket=settings.bucket,
-        tier=Tier.INFINITY,
+        tier=tier,
         route_photo_key=route.photo_key,
-        morphology=Morphology(height_cm=178, arm_span_cm=182),
+        morphology=morphology,
         gpu_task_queue=settings.gpu_task_queue,
         cpu_task_queue=settings.cpu_task_queue,
         keep_video=True,
@@ -131,6 +173,17 @@ async def _analyse_one(settings, client, engine, store, console) -> AnalysisResu
     with console.status("Preparing the wall photo and the video..."):
         params = await prepare_demo_analysis(settings, engine, store)
     started = time.perf_counter()
+    result = await follow_analysis(settings, client, params, console)
+    elapsed = time.perf_counter() - started
+    await _print_result(settings, store, result, elapsed, console)
+    return result
+
+
+async def follow_analysis(
+    settings: Settings, client: Any, params: StartAnalysisInput, console: Console
+) -> AnalysisResult:
+    """Start the analysis workflow, show its progress, accept the detected holds as the
+    climber would (Update ``validate_holds``) and return its result."""
     handle = await client.start_workflow(
         VideoAnalysisWorkflow.run,
         params,
@@ -168,10 +221,7 @@ async def _analyse_one(settings, client, engine, store, console) -> AnalysisResu
                     validated = True
             await asyncio.wait({result_future}, timeout=0.5)
         bar.update(task, completed=100, description="done")
-    result = result_future.result()
-    elapsed = time.perf_counter() - started
-    await _print_result(settings, store, result, elapsed, console)
-    return result
+    return result_future.result()
 
 
 async def _print_result(settings, store, result, elapsed: float, console) -> None:

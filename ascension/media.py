@@ -189,3 +189,53 @@ def holds_around_body(timeline: SkeletonTimeline) -> HoldMap:
     for step in range(1, 4):
         holds.append(Hold(f"t{step}", 0.5, max(0.02, top - 0.08 * step), "jug"))
     return HoldMap(timeline.frame_width, timeline.frame_height, holds)
+
+
+#: The left player of basketball1.png, head to feet: ``(x0, y0, x1, y1)`` pixels.
+PLAYER_BOX = (20, 70, 180, 480)
+
+
+def write_wall_climb_clip(
+    path: Path,
+    wall_photo: Path,
+    *,
+    seconds: float = 12.0,
+    fps: float = 30.0,
+    size: tuple[int, int] = (720, 960),
+) -> Path:
+    """A clip of a real person (opencv-doc's basketball player, cut out as a rectangle) standing
+    at the foot of a real wall photo, rising up it, staying, dropping back and standing.
+
+    An honest stand-in for a climbing video, not a climb: the person's limbs never move, so the
+    clip exercises climb segmentation, scale, the pipeline and the pictures, not move detection.
+    Timeline: stands 0-17 % of the clip, rises until 67 %, stays until 83 %, drops back by 92 %.
+    """
+    width, height = size
+    wall = cv2.imread(str(wall_photo))
+    if wall is None:
+        raise FileNotFoundError(f"cannot read {wall_photo}")
+    wall = cv2.resize(wall, size, interpolation=cv2.INTER_AREA)
+    x0, y0, x1, y1 = PLAYER_BOX
+    player = opencv_image("basketball1.png")[y0:y1, x0:x1]
+    # MediaPipe's person detector finds this grey cut-out only when it fills most of the frame.
+    scale = 0.8 * height / player.shape[0]
+    player = cv2.resize(player, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ph, pw = player.shape[:2]
+    lowest, highest = height - ph - 4, 4
+    keys = np.array([0.0, 0.17, 0.67, 0.83, 0.92, 1.0]) * seconds
+    tops = np.array([lowest, lowest, highest, highest, lowest, lowest], dtype=np.float64)
+    lefts = np.array([0.30, 0.30, 0.45, 0.45, 0.35, 0.35]) * (width - pw)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write mp4v to {path}")
+    try:
+        for index in range(round(seconds * fps)):
+            t = index / fps
+            top = round(float(np.interp(t, keys, tops)))
+            left = round(float(np.interp(t, keys, lefts)))
+            frame = wall.copy()
+            frame[top : top + ph, left : left + pw] = player
+            writer.write(frame)
+    finally:
+        writer.release()
+    return path
