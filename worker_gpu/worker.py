@@ -8,6 +8,7 @@ extraction already spreads over all cores and every ghost solve fills the GPU.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -81,6 +82,12 @@ def gpu_activities(
     ]
 
 
+#: Heartbeats carry the progress the app shows (`ascension.progress`). The SDK sends them at most
+#: every 0.8 x heartbeat timeout (24 s here) unless told otherwise: a 25 s skeleton step then
+#: showed no progress at all. One a second is cheap for the server and live for the climber.
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
+
+
 def build_gpu_worker(
     client: Client,
     store: ObjectStore,
@@ -91,5 +98,6 @@ def build_gpu_worker(
     **options: Any,
 ) -> Worker:
     options.setdefault("max_concurrent_activities", activity_slots(settings))
+    options.setdefault("max_heartbeat_throttle_interval", HEARTBEAT_THROTTLE)
     activities = gpu_activities(store, settings, pose_pool=pose_pool)
     return Worker(client, task_queue=task_queue, activities=activities, **options)

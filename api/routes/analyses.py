@@ -423,13 +423,15 @@ async def get_analysis(
         document = await _result_document(resources, analysis)
         if document is not None:
             return _serve_document(request, document)
-    progress = None
+    progress, stage = None, analysis.stage
     if analysis.status in RUNNING:
-        progress = await _live_progress(resources, analysis)
+        live = await _live_progress(resources, analysis)
+        if live is not None:
+            progress, stage = live
     return AnalysisState(
         analysis_id=analysis.id,
         status=analysis.status,
-        stage=analysis.stage,
+        stage=stage,
         failure_reason=analysis.failure_reason,
         progress=progress,
         created_at=analysis.created_at,
@@ -474,7 +476,9 @@ def _etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
-async def _live_progress(resources: Resources, analysis: Analysis) -> Progress | None:
+async def _live_progress(resources: Resources, analysis: Analysis) -> tuple[Progress, str] | None:
+    """The running workflow's progress and stage. The row's stage changes only with the status
+    (it read ``hold_validation`` through skeleton, advice and ghost); the workflow's is live."""
     try:
         client = await resources.temporal.client()
         handle = client.get_workflow_handle(names.analysis_workflow_id(str(analysis.id)))
@@ -482,7 +486,7 @@ async def _live_progress(resources: Resources, analysis: Analysis) -> Progress |
     except Exception as exc:  # the row still answers; progress is a refinement
         log.info("no live progress for %s: %s", analysis.id, exc)
         return None
-    return Progress(
+    progress = Progress(
         percent=live.percent,
         step_done=live.step_done,
         step_total=live.step_total,
@@ -491,6 +495,7 @@ async def _live_progress(resources: Resources, analysis: Analysis) -> Progress |
         holds_awaiting_validation=live.holds_awaiting_validation is not None,
         last_error=live.last_error,
     )
+    return progress, live.stage.value
 
 
 # --- holds --------------------------------------------------------------------------------------

@@ -158,6 +158,7 @@ async def test_upload_start_validate_holds_and_fetch_the_result(
     )
     assert theirs.status_code == 404
 
+    pipeline.skeleton_gate = asyncio.Event()  # hold the skeleton step half done
     accepted = await api.post(
         f"{V1}/analysis/video/{analysis_id}/holds",
         json={"hold_map": holds["hold_map"]},
@@ -165,6 +166,13 @@ async def test_upload_start_validate_holds_and_fetch_the_result(
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["state"] == "validated"
+
+    # REST names the running step (the row's stage only changes with the status).
+    running = await _wait_for(
+        api, me, analysis_id, lambda b: (b.get("progress") or {}).get("step_done") is not None
+    )
+    assert (running["status"], running["stage"]) == ("processing", "skeleton")
+    pipeline.skeleton_gate.set()
 
     document = await _wait_for(api, me, analysis_id, lambda b: "version" in b)
     assert document["analysis_id"] == analysis_id

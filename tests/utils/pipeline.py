@@ -48,6 +48,7 @@ from schema.analysis import (
     Tier,
 )
 from schema.holds import Hold, HoldMap
+from worker_gpu.worker import HEARTBEAT_THROTTLE
 from workflows.video_analysis import VideoAnalysisWorkflow
 
 
@@ -111,6 +112,8 @@ class FakePipeline:
     store: ObjectStore | None = None
     started_order: list[str] = field(default_factory=list)
     skeleton_gate: asyncio.Event | None = None
+    #: When set, skeleton extraction takes this long, heartbeating progress every 0.2 s.
+    skeleton_seconds: float | None = None
 
     # --- GPU ---------------------------------------------------------------------------------
     @activity.defn(name=names.DETECT_HOLDS)
@@ -140,6 +143,11 @@ class FakePipeline:
             # Half the video done, then hold until the test has looked at the progress.
             activity.heartbeat(StageProgress(self.frames // 2, self.frames))
             await self.skeleton_gate.wait()
+        if self.skeleton_seconds is not None:
+            beats = max(1, round(self.skeleton_seconds / 0.2))
+            for beat in range(beats):
+                activity.heartbeat(StageProgress(beat * self.frames // beats, self.frames))
+                await asyncio.sleep(0.2)
         step = max(1, self.frames // 3)
         for frame in range(0, self.frames, step):
             activity.heartbeat(StageProgress(frame, self.frames))
@@ -269,5 +277,10 @@ async def pipeline_workers(
         if not gpu:
             yield
             return
-        async with Worker(client, task_queue=f"{task_queue}-gpu", activities=fake.gpu_activities()):
+        async with Worker(
+            client,
+            task_queue=f"{task_queue}-gpu",
+            activities=fake.gpu_activities(),
+            max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,  # as in production
+        ):
             yield

@@ -8,6 +8,7 @@ client waits for one.
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from temporalio.api.enums.v1 import TaskQueueType
@@ -401,6 +402,31 @@ async def test_progress_moves_with_the_running_steps_heartbeats(
         await handle.result()
         final = await read_progress(handle, client.data_converter)
     assert (final.status, final.percent) == (Status.COMPLETED, 100.0)
+
+
+async def test_progress_reaches_the_app_at_least_every_two_seconds_during_the_skeleton(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline(frames=600, skeleton_seconds=5.0)
+    params = analysis_input(task_queue, route_hold_map=detected_map())
+    client = temporal_dev_env.client
+    seen: list[tuple[float, int]] = []
+    async with pipeline_workers(client, task_queue, fake):
+        handle = await _start(temporal_dev_env, params)
+        await asyncio.wait_for(fake.skeleton_started.wait(), 30)
+        loop = asyncio.get_running_loop()
+        while True:
+            progress = await read_progress(handle, client.data_converter)
+            if progress.stage is not Stage.SKELETON:
+                break
+            if progress.step_done is not None and (not seen or seen[-1][1] != progress.step_done):
+                seen.append((loop.time(), progress.step_done))
+            await asyncio.sleep(0.1)
+        await handle.result()
+    # The SDK's default throttle (0.8 x the 30 s heartbeat timeout) showed one value in 5 s.
+    assert len(seen) >= 4, seen
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(seen)]
+    assert max(gaps) <= 2.0, seen
 
 
 async def _start_for_legacy_job(
