@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 
@@ -15,7 +16,12 @@ from engines.pose.timeline import Landmark, SkeletonTimeline
 from schema.analysis import Morphology
 from schema.holds import HoldMap
 
-__all__ = ["LIMBS", "AdviceContext", "runs"]
+__all__ = ["LIMBS", "PLAUSIBLE_HAND_FORCE_BW", "AdviceContext", "runs"]
+
+#: Total force through the hands above which the static model's figure is not quoted: holding
+#: more than 1.5 body weights on the hands without moving is not something a climber does (a
+#: figure that high comes from a depth or lever the model got wrong, not from the climber).
+PLAUSIBLE_HAND_FORCE_BW: Final = 1.5
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -100,6 +106,16 @@ class AdviceContext:
         held = np.unique(self.track.holds[start:stop, columns])
         return tuple(self.track.hold_ids[i] for i in held if i >= 0)
 
+    def hand_force(self, start: int, stop: int) -> dict[str, float]:
+        """``{"hand_force_bw": mean}`` over frames ``[start, stop)``, or nothing when that figure
+        is not finite or not plausible (`PLAUSIBLE_HAND_FORCE_BW`)."""
+        values = self.biomech.hand_force[start:stop]
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return {}
+        mean = float(values.mean())
+        return {"hand_force_bw": mean} if mean <= PLAUSIBLE_HAND_FORCE_BW else {}
+
     def item(
         self,
         rule_id: str,
@@ -111,8 +127,13 @@ class AdviceContext:
         move_index: int | None = None,
         limbs: Sequence[Limb] = (),
         holds: Sequence[str | None] = (),
+        confidence: float = 1.0,
     ) -> AdviceItem:
-        """An `AdviceItem` of ``rule_id`` with its message key and figures rounded for reading."""
+        """An `AdviceItem` of ``rule_id`` with its message key and figures rounded for reading.
+
+        ``confidence`` is this finding's own (e.g. the share of its frames measured); the rule's
+        confidence multiplies it when the findings are merged.
+        """
         return AdviceItem(
             rule_id=rule_id,
             move_index=move_index,
@@ -126,6 +147,7 @@ class AdviceContext:
             # A figure the climb could not provide (NaN) is left out rather than failing the
             # whole analysis over one piece of evidence.
             evidence={name: float(value) for name, value in evidence.items() if np.isfinite(value)},
+            confidence=confidence,
         )
 
     def _step(self) -> float:

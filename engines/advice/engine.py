@@ -1,13 +1,22 @@
-"""Run every registered advice rule over a climb."""
+"""Run every registered advice rule over a climb, merge what repeats, rank, and keep the best few.
+
+A climber reads a handful of items, not one per move: each rule's findings become one item that
+lists its occurrences (moves and times) and quotes the worst of them. Items are ranked by what
+would help this climber most, `score`: how bad (severity), how often (occurrences, with
+diminishing returns) and how sure (confidence); `MAX_ITEMS` are kept.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Final
 
 from engines.advice import rules_flow, rules_footwork, rules_posture
 from engines.advice.context import AdviceContext
-from engines.advice.model import RULES, AdviceItem
+from engines.advice.model import RULES, SEVERITY_RANK, AdviceItem, Rule, Severity
 from engines.biomech import Biomechanics
 from engines.contacts import ContactTrack, Move
 from engines.pose.timeline import SkeletonTimeline
@@ -19,6 +28,16 @@ logger = logging.getLogger(__name__)
 # The rule modules register themselves on import; naming them keeps that import explicit.
 RULE_MODULES = (rules_posture, rules_footwork, rules_flow)
 
+#: Items returned by default: a climber acts on a few things per session, not on a list.
+MAX_ITEMS: Final = 5
+#: Weight of each severity in `score`.
+SEVERITY_WEIGHT: Final[dict[Severity, float]] = {"info": 1.0, "warning": 2.0, "critical": 4.0}
+#: A merged item is critical only when its confidence reaches this: "the thing to fix first" must
+#: rest on a figure the video shows, not on a proxy.
+CRITICAL_MIN_CONFIDENCE: Final = 0.75
+#: Occurrences named one by one in the merged message (all of them are in ``occurrences``).
+LISTED_OCCURRENCES: Final = 6
+
 
 def generate_advice(
     timeline: SkeletonTimeline,
@@ -29,6 +48,7 @@ def generate_advice(
     morphology: Morphology,
     *,
     rules: Iterable[str] | None = None,
+    max_items: int | None = MAX_ITEMS,
 ) -> list[AdviceItem]:
     """Coaching advice for one climb.
 
@@ -40,9 +60,11 @@ def generate_advice(
         hold_map: the validated holds.
         morphology: the climber's body (the scale in ``biomech`` already accounts for it).
         rules: ids of the rules to run (default: all of `RULES`).
+        max_items: how many items to keep (default `MAX_ITEMS`); None keeps them all.
 
     Returns:
-        Advice ordered by start time, then rule id; deterministic for the same inputs.
+        At most ``max_items`` items, one per rule that fired (its findings merged, see
+        `merge_findings`), best first by `score`; deterministic for the same inputs.
 
     Raises:
         KeyError: an unknown rule id.
@@ -53,12 +75,101 @@ def generate_advice(
     ctx = AdviceContext(timeline, track, moves, biomech, hold_map, morphology)
     selected = [RULES[rule_id] for rule_id in (RULES if rules is None else rules)]
     items: list[AdviceItem] = []
+    findings = 0
     for rule in selected:
         found = rule.check(ctx)
         if any(item.rule_id != rule.id for item in found):
             raise ValueError(f"rule {rule.id!r} produced items of another rule")
-        items.extend(found)
+        findings += len(found)
+        if found:
+            items.append(merge_findings(rule, found))
+    ranked = rank(items)
+    kept = ranked if max_items is None else ranked[: max(max_items, 0)]
     logger.info(
-        "%d advice items from %d rules over %d moves", len(items), len(selected), len(moves)
+        "%d findings from %d rules over %d moves: %d items, %d kept",
+        findings,
+        len(selected),
+        len(moves),
+        len(items),
+        len(kept),
     )
-    return sorted(items, key=lambda item: (item.start_s, item.rule_id, item.end_s))
+    return kept
+
+
+def merge_findings(rule: Rule, found: Sequence[AdviceItem]) -> AdviceItem:
+    """One item standing for all of a rule's findings.
+
+    It quotes the worst finding (highest severity, then the worst `Rule.measure`, then the
+    earliest): its move, time range, evidence and message, the message prefixed with where else
+    the finding was seen. Limbs and holds gather every finding's; ``occurrences`` lists each in
+    time order. The severity is the worst finding's, but never critical below
+    `CRITICAL_MIN_CONFIDENCE`; the confidence is the rule's times the findings' mean.
+    """
+    ordered = sorted(found, key=lambda item: (item.start_s, item.end_s))
+    worst = max(ordered, key=lambda item: _badness(rule, item))
+    confidence = rule.confidence * sum(item.confidence for item in ordered) / len(ordered)
+    severity = worst.severity
+    if severity == "critical" and confidence < CRITICAL_MIN_CONFIDENCE:
+        severity = "warning"
+    message = worst.message_en
+    if len(ordered) > 1:
+        message = f"{rule.title} {_where(ordered)}. {message}"
+    return replace(
+        worst,
+        limbs=tuple(dict.fromkeys(limb for item in ordered for limb in item.limbs)),
+        holds=tuple(dict.fromkeys(hold for item in ordered for hold in item.holds)),
+        severity=severity,
+        message_en=message,
+        evidence={**worst.evidence, "occurrences": float(len(ordered))},
+        confidence=confidence,
+        occurrences=tuple(item.occurrence() for item in ordered),
+    )
+
+
+def score(item: AdviceItem) -> float:
+    """How much acting on ``item`` would help: ``severity weight * sqrt(occurrences) * confidence``.
+
+    The square root lets a finding seen on many moves outrank a one-off of the same severity
+    without ten small tips outranking one critical fault.
+    """
+    return (
+        SEVERITY_WEIGHT[item.severity] * math.sqrt(max(len(item.occurrences), 1)) * item.confidence
+    )
+
+
+def rank(items: Iterable[AdviceItem]) -> list[AdviceItem]:
+    """``items`` best first by `score`; ties by start time, then rule id."""
+    return sorted(items, key=lambda item: (-score(item), item.start_s, item.rule_id))
+
+
+def _badness(rule: Rule, item: AdviceItem) -> tuple[int, float, float]:
+    value = item.evidence.get(rule.measure, math.nan)
+    oriented = value if rule.higher_is_worse else -value
+    return (
+        SEVERITY_RANK[item.severity],
+        oriented if math.isfinite(oriented) else -math.inf,
+        -item.start_s,
+    )
+
+
+def _where(items: Sequence[AdviceItem]) -> str:
+    """``on 3 moves: 2 (3.1 s), 5 (7.4 s) and 9 (12.0 s)`` or ``3 times: move 2 at 3.1 s, ...``.
+
+    Moves are named as climbers count them, from 1.
+    """
+    moves = [item.move_index for item in items]
+    distinct = [index for index in moves if index is not None]
+    on_moves = len(set(distinct)) == len(items)
+    parts = []
+    for index, item in zip(moves, items, strict=True):
+        when = f"{item.start_s:.1f} s"
+        if on_moves:
+            parts.append(f"{index + 1 if index is not None else '?'} ({when})")
+        else:
+            parts.append(f"move {index + 1} at {when}" if index is not None else f"at {when}")
+    if len(parts) > LISTED_OCCURRENCES:
+        shown, rest = parts[:LISTED_OCCURRENCES], len(parts) - LISTED_OCCURRENCES
+        listed = ", ".join(shown) + f" and {rest} more"
+    else:
+        listed = ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return f"on {len(items)} moves: {listed}" if on_moves else f"{len(items)} times: {listed}"

@@ -28,7 +28,7 @@ MIN_PATH_FRACTION: Final = 0.1
 MIN_EFFICIENCY: Final = 0.6
 
 
-@rule("long_hesitation")
+@rule("long_hesitation", title="Hesitating mid-move", confidence=0.8, measure="hesitation_s")
 def long_hesitation(ctx: AdviceContext) -> list[AdviceItem]:
     """Hesitation mid-move: the free limb hovered instead of going to the hold.
 
@@ -63,7 +63,7 @@ def long_hesitation(ctx: AdviceContext) -> list[AdviceItem]:
     return items
 
 
-@rule("regrip")
+@rule("regrip", title="Re-gripping", confidence=0.7, measure="regrips")
 def regrip(ctx: AdviceContext) -> list[AdviceItem]:
     """Re-gripping: a hand letting go of a hold and taking it again, again and again.
 
@@ -116,7 +116,13 @@ def _report(ctx: AdviceContext, chain: list[Attachment], items: list[AdviceItem]
     )
 
 
-@rule("inefficient_path")
+@rule(
+    "inefficient_path",
+    title="Wandering body",
+    confidence=0.6,
+    measure="efficiency",
+    higher_is_worse=False,
+)
 def inefficient_path(ctx: AdviceContext) -> list[AdviceItem]:
     """Wandering body: the centre of gravity zig-zagged instead of travelling straight.
 

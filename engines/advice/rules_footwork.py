@@ -8,12 +8,22 @@ import numpy as np
 
 from engines.advice.context import AdviceContext, runs
 from engines.advice.model import AdviceItem, rule
+from engines.advice.rules_posture import IMPOSSIBLE_SPAN_FRACTION
+from engines.biomech.series import smooth, window_frames
 from engines.limbs import Limb
 
 #: Both feet off the holds (hands still on) for at least this long is a cut, not a foot swap.
 FEET_CUT_MIN_S: Final = 0.3
 #: ... and a long one beyond this: the climber campused the section.
 FEET_CUT_LONG_S: Final = 1.5
+#: "Off every mapped hold" is not "off the wall": a hold map misses footholds (small edges,
+#: smears, volumes), and a climber standing still on them would read as cutting loose. A foot
+#: only counts as having come off when, during the spell, it drops at least this far below where
+#: it last stood (fraction of stature, ~9 cm at 175 cm) ...
+FOOT_DROP_FRACTION: Final = 0.05
+#: ... or moves at least this fast downwards or away from the body's midline (statures per
+#: second, ~52 cm/s): the swing of a foot coming off, not a step onto another foothold.
+FOOT_SWING_SPEED_FRACTION: Final = 0.3
 
 #: A free foot this far sideways from the hips (fraction of stature, ~35 cm at 175 cm) while the
 #: other foot stands on a hold is flagging: the leg counterbalances instead of standing.
@@ -27,13 +37,15 @@ MATCH_REACH_FRACTION: Final = 0.5
 _FEET = (Limb.LEFT_FOOT, Limb.RIGHT_FOOT)
 
 
-@rule("feet_cut")
+@rule("feet_cut", title="Feet cutting loose", confidence=0.9, measure="duration_s")
 def feet_cut(ctx: AdviceContext) -> list[AdviceItem]:
     """Feet cutting loose: both feet off the holds while hanging on the hands mid-climb.
 
-    Triggers when both feet leave the holds for `FEET_CUT_MIN_S` between the first and last foot
-    placement (standing on the ground before the start is no cut); critical from
-    `FEET_CUT_LONG_S`.
+    Triggers when both feet leave the mapped holds for `FEET_CUT_MIN_S` between the first and last
+    foot placement (standing on the ground before the start is no cut), and both really came off:
+    each dropped `FOOT_DROP_FRACTION` below where it stood or swung down or out at
+    `FOOT_SWING_SPEED_FRACTION` (feet that stay put stand on footholds missing from the map);
+    critical from `FEET_CUT_LONG_S`.
     """
     contact = ctx.biomech.contact
     footed = np.flatnonzero(contact[:, 2:].any(axis=1))
@@ -42,10 +54,18 @@ def feet_cut(ctx: AdviceContext) -> list[AdviceItem]:
     cut = ctx.timeline.has_pose & ~contact[:, 2:].any(axis=1) & contact[:, :2].any(axis=1)
     cut[: footed[0]] = False
     cut[footed[-1] :] = False
+    feet = smooth(ctx.limb_cm[:, 2:], window_frames(ctx.times))
+    midline = smooth(ctx.hips_cm[:, 0], window_frames(ctx.times))
     items = []
     for start, stop in runs(cut):
         duration = ctx.seconds(start, stop)
         if duration < FEET_CUT_MIN_S:
+            continue
+        drops, swings = _foot_departure(ctx, feet, midline, start, stop)
+        came_off = (drops >= FOOT_DROP_FRACTION * ctx.height_cm) | (
+            swings >= FOOT_SWING_SPEED_FRACTION * ctx.height_cm
+        )
+        if not came_off.all():
             continue
         move = ctx.move_at(start)
         items.append(
@@ -62,12 +82,32 @@ def feet_cut(ctx: AdviceContext) -> list[AdviceItem]:
                 ),
                 evidence={
                     "duration_s": duration,
-                    "hand_force_bw": float(np.nanmean(ctx.biomech.hand_force[start:stop])),
+                    "foot_drop_cm": float(drops.min()),
+                    "foot_speed_cm_s": float(swings.min()),
+                    **ctx.hand_force(start, stop),
                     "threshold_s": FEET_CUT_MIN_S,
                 },
             )
         )
     return items
+
+
+def _foot_departure(
+    ctx: AdviceContext, feet: np.ndarray, midline: np.ndarray, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per foot, over frames ``[start, stop)``: how far below its last stance it dropped (cm) and
+    its fastest speed downwards or away from the midline (cm/s); 0 where unknown."""
+    stance = feet[max(start - 1, 0)]
+    spell = feet[start:stop]
+    drops = np.nan_to_num(np.nanmax(stance[:, 1] - spell[..., 1], axis=0, initial=0.0))
+    first = max(start - 1, 0)
+    path = feet[first:stop]
+    if len(path) < 2:
+        return drops, np.zeros(2)
+    velocity = np.diff(path, axis=0) / np.diff(ctx.times[first:stop])[:, None, None]
+    outward = np.sign(path[1:, :, 0] - midline[first + 1 : stop, None])
+    swing = np.fmax(-velocity[..., 1], outward * velocity[..., 0])
+    return drops, np.nan_to_num(np.nanmax(swing, axis=0, initial=0.0))
 
 
 def _flags(ctx: AdviceContext) -> list[tuple[int, int, Limb, float]]:
@@ -88,13 +128,19 @@ def _flags(ctx: AdviceContext) -> list[tuple[int, int, Limb, float]]:
     return found
 
 
-@rule("missed_match_before_flag")
+@rule(
+    "missed_match_before_flag",
+    title="Flagging into a long reach without matching",
+    confidence=0.6,
+    measure="lateral_reach_cm",
+)
 def missed_match_before_flag(ctx: AdviceContext) -> list[AdviceItem]:
     """Flagging into a long reach without matching hands first.
 
     Triggers for a hand move made while a foot flags, when the other hand was on a different hold
     than the moving one and the target lies at least `MATCH_REACH_FRACTION` of the arm span
-    sideways from the other hand's hold: matching first would have shortened it.
+    sideways from the other hand's hold: matching first would have shortened it. Nothing beyond
+    `engines.advice.rules_posture.IMPOSSIBLE_SPAN_FRACTION` of the arm span (not plausible).
     """
     items = []
     flags = _flags(ctx)
@@ -108,6 +154,8 @@ def missed_match_before_flag(ctx: AdviceContext) -> list[AdviceItem]:
         lateral = abs(float(ctx.hold_cm[move.to_hold][0] - ctx.hold_cm[other_hold][0]))
         if lateral < MATCH_REACH_FRACTION * ctx.arm_span_cm:
             continue
+        if lateral > IMPOSSIBLE_SPAN_FRACTION * ctx.arm_span_cm:
+            continue  # no one holds both: a hand was matched to the wrong hold
         overlapping = [f for f in flags if f[0] < move.end_frame and f[1] > move.start_frame]
         if not overlapping:
             continue

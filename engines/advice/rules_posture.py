@@ -8,6 +8,7 @@ import numpy as np
 
 from engines.advice.context import LIMBS, AdviceContext, runs
 from engines.advice.model import AdviceItem, Severity, rule
+from engines.biomech.analysis import HIP_WALL_MAX_FRACTION
 from engines.limbs import Limb
 from engines.pose.timeline import Landmark
 
@@ -17,14 +18,18 @@ REST_MIN_S: Final = 2.0
 BENT_ELBOW_DEG: Final = 145.0
 #: ... and below which it is badly bent: the biceps hold most of the body.
 VERY_BENT_ELBOW_DEG: Final = 110.0
+#: A hanging elbow reading below this is a mis-tracked arm, not a posture (full flexion is ~40°).
+MIN_PLAUSIBLE_ELBOW_DEG: Final = 30.0
 #: Share of the rest a hand must spend on its hold for its arm to be judged.
 REST_GRIP_SHARE: Final = 0.8
 
 #: Hip-to-wall proxy, as a fraction of stature, above which hips count as far from the wall
-#: (~26 cm at 175 cm) ...
+#: (~26 cm at 175 cm). The proxy itself gives no figure where it cannot be trusted, nor beyond
+#: `engines.biomech.analysis.HIP_WALL_MAX_FRACTION` (~52 cm): not a posture, a measuring error.
 HIP_FAR_FRACTION: Final = 0.15
-#: ... and very far (~44 cm at 175 cm): arms carry most of the weight.
-HIP_VERY_FAR_FRACTION: Final = 0.25
+#: Share of a move's frames with hands and feet on holds that must carry a proxy figure for the
+#: move to be judged (the rest: the proxy was not calibrated, see `engines.biomech.analysis`).
+HIP_MEASURED_SHARE: Final = 0.6
 
 #: Barn-door moment (CoG's horizontal distance outside the contacts, BW·cm) as a fraction of
 #: stature that the grips must resist by twisting (~9 cm at 175 cm) ...
@@ -33,24 +38,37 @@ BARN_DOOR_FRACTION: Final = 0.05
 BARN_DOOR_CRITICAL_FRACTION: Final = 0.10
 #: ... for at least this long (shorter is a swing through).
 BARN_DOOR_MIN_S: Final = 0.3
+#: A CoG this far outside the holds (fraction of stature, ~87 cm) cannot hang from them at all:
+#: a mis-tracked limb or hold, not a barn door.
+BARN_DOOR_MAX_FRACTION: Final = 0.5
 
 #: Hand-to-hand span over arm span beyond which a move is a stretch (palm centres: a full
 #: wingspan is ~0.87 of arm span) ...
 COMFORT_SPAN_FRACTION: Final = 0.75
 #: ... and a near-maximal, shoulder-loading one.
 MAX_SPAN_FRACTION: Final = 0.85
+#: Hands further apart than this (fraction of arm span) cannot both hold on: a hand was matched
+#: to the wrong hold.
+IMPOSSIBLE_SPAN_FRACTION: Final = 1.05
 
 _HANDS = (Limb.LEFT_HAND, Limb.RIGHT_HAND)
 _ELBOWS = ("left_elbow", "right_elbow")
 _SHOULDERS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
 
 
-@rule("bent_arms_rest")
+@rule(
+    "bent_arms_rest",
+    title="Resting on bent arms",
+    confidence=0.8,
+    measure="elbow_deg",
+    higher_is_worse=False,
+)
 def bent_arms_rest(ctx: AdviceContext) -> list[AdviceItem]:
     """Resting on bent arms: hanging on straight arms lets the skeleton, not the biceps, hold on.
 
     Triggers per rest (`REST_MIN_S`) for each hand above its shoulder on a hold whose median
-    elbow angle is below `BENT_ELBOW_DEG`; critical below `VERY_BENT_ELBOW_DEG`.
+    elbow angle is below `BENT_ELBOW_DEG` (and above `MIN_PLAUSIBLE_ELBOW_DEG`); critical below
+    `VERY_BENT_ELBOW_DEG`.
     """
     contact = ctx.biomech.contact
     resting = ctx.timeline.has_pose & ~ctx.in_move & contact[:, :2].any(1) & contact[:, 2:].any(1)
@@ -73,7 +91,7 @@ def bent_arms_rest(ctx: AdviceContext) -> list[AdviceItem]:
             if not np.nanmedian(rise[gripping]) > 0:
                 continue
             angle = float(np.nanmedian(ctx.biomech.angle(_ELBOWS[column])[start:stop][gripping]))
-            if angle < BENT_ELBOW_DEG:
+            if MIN_PLAUSIBLE_ELBOW_DEG <= angle < BENT_ELBOW_DEG:
                 bent.append(hand)
                 angles[f"{_ELBOWS[column]}_deg"] = angle
         if not bent:
@@ -95,6 +113,7 @@ def bent_arms_rest(ctx: AdviceContext) -> list[AdviceItem]:
                 ),
                 evidence={
                     "rest_s": rest_s,
+                    "elbow_deg": worst,
                     **angles,
                     "elbow_moment_bw_cm": float(np.nanmean(moment)),
                     "threshold_deg": BENT_ELBOW_DEG,
@@ -104,23 +123,33 @@ def bent_arms_rest(ctx: AdviceContext) -> list[AdviceItem]:
     return items
 
 
-@rule("hips_far_from_wall")
+@rule("hips_far_from_wall", title="Hips far from the wall", confidence=0.5, measure="hip_wall_cm")
 def hips_far_from_wall(ctx: AdviceContext) -> list[AdviceItem]:
     """Hips far from the wall during a move: the arms pull to hold the body in.
 
-    Triggers per move whose median hip-to-wall proxy exceeds `HIP_FAR_FRACTION` of stature;
-    critical beyond `HIP_VERY_FAR_FRACTION`.
+    Triggers per move, with hands and feet on holds, whose median hip-to-wall proxy exceeds
+    `HIP_FAR_FRACTION` of stature, when the proxy measured at least `HIP_MEASURED_SHARE` of those
+    frames. Never critical: depth is not seen, only inferred from how short the legs look (the
+    proxy in `engines.biomech.analysis`, silent where it cannot be trusted).
     """
-    far, very_far = HIP_FAR_FRACTION * ctx.height_cm, HIP_VERY_FAR_FRACTION * ctx.height_cm
+    far = HIP_FAR_FRACTION * ctx.height_cm
+    plausible = HIP_WALL_MAX_FRACTION * ctx.height_cm
+    contact = ctx.biomech.contact
+    braced = contact[:, :2].any(axis=1) & contact[:, 2:].any(axis=1)
     items = []
-    for move, figures in zip(ctx.moves, ctx.biomech.moves, strict=True):
-        depth = figures.hip_wall_cm
-        if not depth > far:
+    for move in ctx.moves:
+        frames = slice(move.start_frame, move.end_frame + 1)
+        depths = ctx.biomech.hip_wall_cm[frames][braced[frames]]
+        measured = np.isfinite(depths)
+        if depths.size == 0 or measured.mean() < HIP_MEASURED_SHARE:
+            continue
+        depth = float(np.median(depths[measured]))
+        if not far < depth <= plausible:
             continue
         items.append(
             ctx.item(
                 "hips_far_from_wall",
-                severity="critical" if depth > very_far else "warning",
+                severity="warning",
                 time_range=(move.start_s, move.end_s),
                 move_index=move.index,
                 limbs=[move.limb],
@@ -132,20 +161,22 @@ def hips_far_from_wall(ctx: AdviceContext) -> list[AdviceItem]:
                 evidence={
                     "hip_wall_cm": depth,
                     "threshold_cm": far,
-                    "hand_force_bw": figures.hand_force_bw,
+                    "measured_share": float(measured.mean()),
+                    **ctx.hand_force(move.start_frame, move.end_frame + 1),
                 },
+                confidence=float(measured.mean()),
             )
         )
     return items
 
 
-@rule("barn_door")
+@rule("barn_door", title="Barn-door swing", confidence=0.75, measure="unbalanced_bw_cm")
 def barn_door(ctx: AdviceContext) -> list[AdviceItem]:
     """Barn-door risk: the centre of gravity hangs outside the holds, so the body wants to swing.
 
     Triggers when, with two or more limbs on holds, the unbalanced moment exceeds
     `BARN_DOOR_FRACTION` of stature for `BARN_DOOR_MIN_S`; critical beyond
-    `BARN_DOOR_CRITICAL_FRACTION`.
+    `BARN_DOOR_CRITICAL_FRACTION`; nothing beyond `BARN_DOOR_MAX_FRACTION` (not plausible).
     """
     contact = ctx.biomech.contact
     moment = np.nan_to_num(ctx.biomech.unbalanced_cm)
@@ -155,6 +186,8 @@ def barn_door(ctx: AdviceContext) -> list[AdviceItem]:
         if ctx.seconds(start, stop) < BARN_DOOR_MIN_S:
             continue
         worst = float(moment[start:stop].max())
+        if worst > BARN_DOOR_MAX_FRACTION * ctx.height_cm:
+            continue
         limbs = [limb for c, limb in enumerate(LIMBS) if contact[start:stop, c].any()]
         move = ctx.move_at(start)
         held_x = ctx.limb_cm[start, contact[start], 0]
@@ -183,12 +216,12 @@ def barn_door(ctx: AdviceContext) -> list[AdviceItem]:
     return items
 
 
-@rule("overreach")
+@rule("overreach", title="Overreaching", confidence=0.9, measure="span_ratio")
 def overreach(ctx: AdviceContext) -> list[AdviceItem]:
     """Reach beyond a comfortable span: a hand landing far from the other hand.
 
     Triggers per hand move whose hand-to-hand span exceeds `COMFORT_SPAN_FRACTION` of the arm
-    span; critical beyond `MAX_SPAN_FRACTION`.
+    span; critical beyond `MAX_SPAN_FRACTION`; nothing beyond `IMPOSSIBLE_SPAN_FRACTION`.
     """
     items = []
     for move, figures in zip(ctx.moves, ctx.biomech.moves, strict=True):
@@ -196,6 +229,8 @@ def overreach(ctx: AdviceContext) -> list[AdviceItem]:
         if not move.limb.is_hand or not span > COMFORT_SPAN_FRACTION * ctx.arm_span_cm:
             continue
         ratio = span / ctx.arm_span_cm
+        if ratio > IMPOSSIBLE_SPAN_FRACTION:
+            continue
         items.append(
             ctx.item(
                 "overreach",

@@ -7,8 +7,26 @@ Hip-to-wall proxy: the camera faces the wall, so depth is not seen directly; a l
 the wall and whose hip stands off it appears shorter than it is. Each leg's depth span is
 ``sqrt(L**2 - l**2)`` summed over thigh and shank (``L`` the segment's robust length over the
 video, ``l`` its on-screen length), averaged over the feet on holds. It reads 0 with the legs
-parallel to the wall and assumes each leg is seen near-parallel to it at some point of the video
-(the start, in almost every climbing video); it measures the hips' depth relative to the ankles.
+parallel to the wall and measures the hips' depth relative to the ankles. It assumes the knee lies
+between hip and wall in depth (a climber facing the wall), and that the camera sees the climber at
+the scale the lengths ``L`` were read at — which the formula punishes hard: a leg seen 10 % short
+reads as 44 % of its length off the wall. So the proxy reports only what it can stand behind
+(NaN elsewhere, which also keeps the static model from inventing an outward pull):
+
+* on-screen lengths within `FULL_LENGTH_RATIO` of ``L`` count as full length (jitter lifts ``L``);
+* a leg is calibrated only *between* moments it was seen in the wall plane (both segments within
+  `CALIBRATION_RATIO` of ``L``), at most `CALIBRATION_WINDOW_S` before and after, for at least
+  `CALIBRATION_MIN_S` on each side. A climber never seen with the legs along the wall, a camera the
+  climber moves away from or sees ever more obliquely (a phone filming a board from below:
+  everything shrinks, tucked or stretched alike, and never gets back to full length), or an ``L``
+  inflated by a burst of bad frames all leave the leg uncalibrated;
+* a leg whose ``L`` disagrees with the rest of the body (thigh vs shank beyond
+  `SEGMENT_RATIO_RANGE`, or either beyond `REFERENCE_RANGE` of its Drillis & Contini length) is
+  not trusted at all;
+* with both feet on holds, legs that disagree by more than `LEG_DISAGREEMENT_FRACTION` of stature
+  (one pelvis, two depths) give no figure;
+* figures beyond `HIP_WALL_MAX_FRACTION` of stature are not a posture an adult holds with hands
+  and feet on holds (the arms would have to reach past their length): no figure.
 """
 
 from __future__ import annotations
@@ -17,11 +35,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from engines.biomech.body import LENGTH_PERCENTILE, BodyScale, body_scale, pixel_points
+from engines.biomech.body import (
+    LENGTH_PERCENTILE,
+    STATURE_SEGMENTS,
+    BodyScale,
+    body_scale,
+    pixel_points,
+)
 from engines.biomech.motion import MoveFigures, move_figures
 from engines.biomech.segments import JOINT_NAMES, centre_of_gravity, joint_angles
 from engines.biomech.series import smooth, window_frames
@@ -43,11 +67,39 @@ if TYPE_CHECKING:  # engines.contacts imports this package at run time: only typ
 logger = logging.getLogger(__name__)
 
 _L = Landmark
-_LEGS = (
-    (_L.LEFT_HIP, _L.LEFT_KNEE, _L.LEFT_ANKLE),
-    (_L.RIGHT_HIP, _L.RIGHT_KNEE, _L.RIGHT_ANKLE),
-)
 _ARMS = ((_L.LEFT_SHOULDER, _L.LEFT_ELBOW), (_L.RIGHT_SHOULDER, _L.RIGHT_ELBOW))
+
+#: Hip-to-wall proxy (see the module docstring). On-screen segment lengths at least this fraction
+#: of the segment's robust length count as full length, in the wall plane: the robust length sits
+#: a few percent above the true one under landmark jitter, and ``sqrt(1 - r**2)`` would turn that
+#: into centimetres of phantom depth (a 3 % shortfall is 24 % of the segment).
+FULL_LENGTH_RATIO: Final = 0.98
+#: A leg is seen in the wall plane when both its segments are at least this fraction of their
+#: robust lengths (within ~16° of the wall; a camera drifting by less reads < 20 cm of depth) ...
+CALIBRATION_RATIO: Final = 0.96
+#: ... and its depth is trusted only between such frames, at most this many seconds before and
+#: after ...
+CALIBRATION_WINDOW_S: Final = 3.0
+#: ... for at least this long on each side (a handful of glitched frames cannot calibrate it).
+CALIBRATION_MIN_S: Final = 0.25
+#: Thigh over shank robust lengths outside this range: one of them is mis-tracked (Drillis &
+#: Contini: 0.245 vs 0.246 of stature).
+SEGMENT_RATIO_RANGE: Final = (0.75, 1.33)
+#: Robust segment length over its Drillis & Contini length (through the body scale) outside this
+#: range: inflated by bad frames, or the leg was never seen at full length.
+REFERENCE_RANGE: Final = (0.85, 1.2)
+#: Two feet on holds whose legs put the hips this far apart in depth (fraction of stature, ~26 cm
+#: at 175 cm) measure nothing consistent.
+LEG_DISAGREEMENT_FRACTION: Final = 0.15
+#: Largest plausible hip depth over the ankles with hands and feet on holds, fraction of stature
+#: (~52 cm at 175 cm); beyond it the proxy, not the climber, is off.
+HIP_WALL_MAX_FRACTION: Final = 0.3
+
+_SEGMENT_FRACTION = {name: fraction for name, _, _, fraction in STATURE_SEGMENTS}
+_LEG_SEGMENTS = (
+    (("left_thigh", _L.LEFT_HIP, _L.LEFT_KNEE), ("left_shank", _L.LEFT_KNEE, _L.LEFT_ANKLE)),
+    (("right_thigh", _L.RIGHT_HIP, _L.RIGHT_KNEE), ("right_shank", _L.RIGHT_KNEE, _L.RIGHT_ANKLE)),
+)
 
 
 @dataclass
@@ -72,7 +124,8 @@ class Biomechanics:
             outside).
         support_area_cm2: ``(T,)`` base of support: area of the contact points' convex hull
             (0 with fewer than three limbs on holds).
-        hip_wall_cm: ``(T,)`` hip-to-wall proxy (NaN without a foot on a hold).
+        hip_wall_cm: ``(T,)`` hip-to-wall proxy (NaN without a foot on a hold, and wherever the
+            proxy cannot be trusted: see the module docstring).
         span_cm: ``(T,)`` largest distance between two limbs on holds (NaN with fewer than 2).
         moves: per-move figures, in move order.
         scale: the body scale used.
@@ -183,7 +236,7 @@ def analyse(
     limb_px = track.points.astype(np.float64) * frame
 
     cog_px = centre_of_gravity(points)
-    hip_wall = _hip_wall_cm(points, contact, scale.px_per_cm, window)
+    hip_wall = hip_wall_cm(points, contact, timeline.timestamps_s, scale)
     loads, unbalanced = vertical_loads(
         limb_px[..., 0], contact, cog_px[:, 0], tie=TIE_CM * px_per_cm
     )
@@ -222,24 +275,72 @@ def analyse(
     )
 
 
-def _hip_wall_cm(
-    points: np.ndarray, contact: np.ndarray, px_per_cm: float, window: int
+def hip_wall_cm(
+    points: np.ndarray, contact: np.ndarray, timestamps_s: np.ndarray, scale: BodyScale
 ) -> np.ndarray:
-    # Lengths are smoothed first: sqrt(L² - l²) turns every pixel of jitter below L into
-    # centimetres of phantom depth.
-    depths = []
-    for hip, knee, ankle in _LEGS:
-        depth = np.zeros(points.shape[0])
-        for a, b in ((hip, knee), (knee, ankle)):
-            seen = smooth(np.linalg.norm(points[:, a] - points[:, b], axis=1), window)
-            true = np.percentile(seen[np.isfinite(seen)], LENGTH_PERCENTILE)
-            depth += np.sqrt(np.clip(true**2 - seen**2, 0.0, None))
-        depths.append(depth / px_per_cm)
-    feet = contact[:, 2:]
-    stacked = np.stack(depths, axis=1)
-    count = feet.sum(axis=1)
-    total = np.where(feet, stacked, 0.0).sum(axis=1)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    """``(T,)`` hip-to-wall proxy in cm, NaN where it cannot be trusted (see the module docstring).
+
+    Args:
+        points: ``(T, 33, 2)`` pixel landmarks, NaN without a pose.
+        contact: ``(T, 4)`` bool, limb on a hold (columns follow `engines.limbs.Limb`).
+        timestamps_s: ``(T,)``.
+        scale: the climber's body scale.
+    """
+    legs = np.stack(
+        [_leg_depth_cm(points, segments, timestamps_s, scale) for segments in _LEG_SEGMENTS], axis=1
+    )
+    usable = contact[:, 2:] & np.isfinite(legs)
+    count = usable.sum(axis=1)
+    proxy = np.where(usable, legs, 0.0).sum(axis=1) / np.maximum(count, 1)
+    # One pelvis cannot stand at two depths: legs that disagree that much measure nothing.
+    disagree = usable.all(axis=1) & (
+        np.abs(legs[:, 0] - legs[:, 1]) > LEG_DISAGREEMENT_FRACTION * scale.height_cm
+    )
+    valid = (count > 0) & ~disagree & (proxy <= HIP_WALL_MAX_FRACTION * scale.height_cm)
+    return np.where(valid, proxy, np.nan)
+
+
+def _leg_depth_cm(
+    points: np.ndarray,
+    segments: tuple[tuple[str, int, int], ...],
+    timestamps_s: np.ndarray,
+    scale: BodyScale,
+) -> np.ndarray:
+    """``(T,)`` depth of one hip over its ankle, cm; NaN where the leg is not calibrated."""
+    frames = points.shape[0]
+    window = window_frames(timestamps_s)
+    depth = np.zeros(frames)
+    in_plane = np.ones(frames, dtype=bool)
+    relative: list[float] = []
+    for name, a, b in segments:
+        # Lengths are smoothed first: jitter both lengthens and shortens a segment.
+        seen = smooth(np.linalg.norm(points[:, a] - points[:, b], axis=1), window)
+        reference = float(np.percentile(seen[np.isfinite(seen)], LENGTH_PERCENTILE))
+        length_cm = reference / scale.px_per_cm
+        relative.append(length_cm / (_SEGMENT_FRACTION[name] * scale.height_cm))
+        ratio = np.clip(seen / (FULL_LENGTH_RATIO * reference), 0.0, 1.0)
+        depth += length_cm * np.sqrt(1.0 - ratio**2)
+        in_plane &= seen >= CALIBRATION_RATIO * reference
+    thigh, shank = relative
+    low, high = REFERENCE_RANGE
+    if not (
+        SEGMENT_RATIO_RANGE[0] <= thigh / shank <= SEGMENT_RATIO_RANGE[1]
+        and low <= thigh <= high
+        and low <= shank <= high
+    ):
+        return np.full(frames, np.nan)
+    # Seconds of full-length frames within the calibration window before and after each frame:
+    # the leg must have been seen at full length on both sides, so the camera cannot have drifted
+    # in between (a climber moving away from it never gets back to full length).
+    step = float(np.median(np.diff(timestamps_s))) if frames > 1 else 0.0
+    seen_full = np.concatenate([[0], np.cumsum(in_plane)])
+    now = np.arange(frames)
+    lo = np.searchsorted(timestamps_s, timestamps_s - CALIBRATION_WINDOW_S, side="left")
+    hi = np.searchsorted(timestamps_s, timestamps_s + CALIBRATION_WINDOW_S, side="right")
+    before = (seen_full[now + 1] - seen_full[lo]) * step
+    after = (seen_full[hi] - seen_full[now]) * step
+    calibrated = (before >= CALIBRATION_MIN_S) & (after >= CALIBRATION_MIN_S)
+    return np.where(calibrated, depth, np.nan)
 
 
 def _elbow_moment(points: np.ndarray, hands_px: np.ndarray, forces: np.ndarray) -> np.ndarray:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from engines.advice import generate_advice
+from engines.advice.context import PLAUSIBLE_HAND_FORCE_BW
 from engines.advice.rules_flow import HESITATION_S
-from engines.advice.rules_posture import BENT_ELBOW_DEG, COMFORT_SPAN_FRACTION
+from engines.advice.rules_footwork import FOOT_DROP_FRACTION
+from engines.advice.rules_posture import BENT_ELBOW_DEG, COMFORT_SPAN_FRACTION, HIP_FAR_FRACTION
 from engines.pose import SkeletonTimeline
 from tests.engines.advice.scenarios import (
+    HOLD_MAP,
     MORPHOLOGY,
+    Phone,
     analysed,
     feet_off,
+    feet_on_unmapped_holds,
     flag_traverse,
     hand_move,
     hesitating_move,
@@ -20,6 +29,8 @@ from tests.engines.advice.scenarios import (
     regripping,
     resting,
     span_move,
+    wall_climb,
+    with_long_shanks,
 )
 
 pytestmark = pytest.mark.unit
@@ -64,6 +75,64 @@ def test_hips_close_to_the_wall_do_not_trigger() -> None:
     assert analysed(hand_move()).of("hips_far_from_wall") == []
 
 
+@pytest.mark.parametrize("posture", ["tucked", "flat"])
+def test_a_climber_close_to_the_wall_tucked_or_stretched_gets_no_hips_advice(posture: str) -> None:
+    # 16 moves up a ladder, hips near the wall: feet high and knees bent out (tucked), or legs
+    # long (flat). 1 cm of landmark jitter.
+    result = wall_climb(posture).analysed()  # type: ignore[arg-type]
+
+    assert result.of("hips_far_from_wall") == []
+    figures = [m.hip_wall_cm for m in result.biomech.moves]
+    assert np.nanmax(figures) < HIP_FAR_FRACTION * MORPHOLOGY.height_cm  # type: ignore[operator]
+
+
+def test_only_the_moves_made_with_the_hips_out_get_the_hips_advice() -> None:
+    tucked = wall_climb("tucked").analysed()
+    stretched = wall_climb("stretched", hips_out="on_reach").analysed()
+
+    [item] = stretched.of("hips_far_from_wall")
+    flagged = {o.move_index for o in item.occurrences}
+    assert flagged == {1, 5, 9, 13}  # the left-hand moves
+    # The proxy tells the postures apart on those moves: ~8 cm tucked, ~32 cm hips out.
+    for index in flagged:
+        assert tucked.biomech.moves[index].hip_wall_cm < 15.0
+        assert stretched.biomech.moves[index].hip_wall_cm > 26.0
+    assert stretched.of("hips_far_from_wall")[0].evidence["hand_force_bw"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("posture", "hips_out"), [("tucked", "never"), ("flat", "never"), ("stretched", "on_reach")]
+)
+def test_filmed_from_below_the_shrinking_climber_gets_no_hips_advice(
+    posture: str, hips_out: str
+) -> None:
+    # A wide-angle phone 2 m from the wall, 1 m up, tilted up: the legs look ever shorter as the
+    # climber climbs, tucked or stretched alike. The former proxy read 37-71 cm from move 4 on and
+    # gave one (mostly critical) item per move; the proxy now has no figure once the legs are
+    # never seen at full length again.
+    result = wall_climb(posture, hips_out=hips_out, camera=Phone()).analysed()  # type: ignore[arg-type]
+
+    assert result.of("hips_far_from_wall") == []
+    assert all(math.isnan(m.hip_wall_cm) for m in result.biomech.moves[4:])
+
+
+def test_legs_inflated_by_a_burst_of_bad_frames_give_no_hips_advice() -> None:
+    # 55 frames (8 % of the climb) with the ankles detected 25 cm low: the shanks' robust length
+    # is inflated, so every normal frame would look foreshortened (the former proxy: ~50 cm of
+    # depth on all 16 moves, all critical).
+    climb = wall_climb("tucked")
+    glitched = analysed(with_long_shanks(climb.timeline, slice(0, 55)), climb.hold_map)
+
+    assert glitched.of("hips_far_from_wall") == []
+    assert all(math.isnan(m.hip_wall_cm) for m in glitched.biomech.moves)
+
+
+def test_a_climber_never_seen_with_the_legs_along_the_wall_gets_no_hips_advice() -> None:
+    result = wall_climb("stretched", hips_out="always").analysed()
+
+    assert result.of("hips_far_from_wall") == []
+
+
 def test_feet_cutting_loose_mid_climb_triggers() -> None:
     result = analysed(feet_off(both=True))
 
@@ -72,11 +141,40 @@ def test_feet_cutting_loose_mid_climb_triggers() -> None:
     assert item.holds == ("f1", "f2")
     assert item.evidence["duration_s"] == pytest.approx(1.2, abs=0.3)
     assert item.evidence["hand_force_bw"] == pytest.approx(1.0, abs=1e-6)
+    # Both feet really came off: they dropped 15 cm (21 cm down and out in 0.2 s).
+    assert item.evidence["foot_drop_cm"] > FOOT_DROP_FRACTION * MORPHOLOGY.height_cm
+    assert item.evidence["foot_speed_cm_s"] > 50.0
     assert 1.0 <= item.start_s <= 1.2
 
 
 def test_moving_one_foot_at_a_time_is_no_cut() -> None:
     assert analysed(feet_off(both=False)).of("feet_cut") == []
+
+
+@pytest.mark.parametrize("noise_cm", [0.0, 1.0])
+def test_feet_standing_still_on_footholds_missing_from_the_map_are_no_cut(noise_cm: float) -> None:
+    result = analysed(feet_on_unmapped_holds(noise_cm=noise_cm))
+
+    # Both feet are off every mapped hold for ~2.8 s while the hands hold on...
+    feet_on = result.biomech.contact[:, 2:].any(axis=1)
+    assert (~feet_on[60:140]).all()
+    # ... but they stood still up there: the footholds are missing from the map.
+    assert result.of("feet_cut") == []
+
+
+def test_implausible_hand_forces_are_not_quoted() -> None:
+    result = analysed(feet_off(both=True))
+    # As if the static model had put 3 body weights through the hands during the cut.
+    tripled = replace(result.biomech, forces=result.biomech.forces * 3.0)
+
+    [item] = generate_advice(
+        result.timeline, result.track, result.moves, tripled, HOLD_MAP, MORPHOLOGY
+    )
+
+    assert item.rule_id == "feet_cut"
+    assert PLAUSIBLE_HAND_FORCE_BW < 3.0
+    assert "hand_force_bw" not in item.evidence
+    assert item.evidence["duration_s"] == pytest.approx(1.2, abs=0.3)
 
 
 def test_repeated_regrips_trigger() -> None:

@@ -6,18 +6,25 @@ import numpy as np
 import pytest
 
 from engines.biomech import analyse
+from engines.biomech import analysis as biomech_analysis
 from engines.contacts import find_moves, track_contacts
 from engines.limbs import Limb
 from schema.analysis import Morphology
 from tests.engines.advice.scenarios import (
+    BASE,
     HOLD_MAP,
+    HOLDS,
     MORPHOLOGY,
+    Phone,
     analysed,
     feet_off,
     hand_move,
     hesitating_move,
     resting,
+    wall_climb,
+    with_long_shanks,
 )
+from tests.utils.skeletons import climb
 
 pytestmark = pytest.mark.unit
 
@@ -66,6 +73,70 @@ def test_hip_to_wall_proxy_sees_hips_pushed_off_the_wall() -> None:
     # The hips stand 41 cm further out than the ankles (65 vs ~24 cm) in the far climb.
     assert near.moves[0].hip_wall_cm < 10.0
     assert far.moves[0].hip_wall_cm == pytest.approx(41.0, abs=6.0)
+
+
+def test_hip_to_wall_proxy_tells_a_tucked_climber_from_one_with_the_hips_out() -> None:
+    # Real motion: 16 moves up a ladder with 1 cm of landmark jitter. Tucked: feet high, knees
+    # bent out, hips near the wall. Stretched: legs long, hips 34 cm further out than the ankles
+    # on the hand moves, back in for the foot moves.
+    tucked = wall_climb("tucked").analysed().biomech
+    stretched = wall_climb("stretched", hips_out="on_reach").analysed().biomech
+
+    left_hand = [1, 5, 9, 13]
+    assert np.nanmax([tucked.moves[i].hip_wall_cm for i in left_hand]) < 15.0
+    assert np.nanmin([stretched.moves[i].hip_wall_cm for i in left_hand]) > 26.0
+    # Foot moves, hips back in: near the wall again.
+    assert np.nanmax([stretched.moves[i].hip_wall_cm for i in (3, 7, 11, 15)]) < 15.0
+
+
+def test_hip_to_wall_proxy_is_silent_once_the_climber_shrinks_on_screen() -> None:
+    # A wide-angle phone filming from below: higher up, the legs look shorter whatever the
+    # posture. While the climber is still where the legs were seen at full length the proxy
+    # reads ~0; after the first step up it has no figure, where the former proxy read 46-71 cm.
+    bio = wall_climb("flat", camera=Phone()).analysed().biomech
+
+    assert np.isnan(bio.hip_wall_cm[bio.contact[:, 2:].any(axis=1)][-300:]).all()
+    assert all(np.isnan(m.hip_wall_cm) for m in bio.moves[3:])
+
+
+def test_hip_to_wall_proxy_is_silent_when_bad_frames_inflate_the_legs() -> None:
+    climb_ = wall_climb("tucked")
+    clean = analysed(climb_.timeline, climb_.hold_map).biomech
+    glitched = analysed(with_long_shanks(climb_.timeline, slice(0, 55)), climb_.hold_map).biomech
+
+    assert np.isfinite(clean.hip_wall_cm).mean() > 0.9
+    assert np.isnan(glitched.hip_wall_cm).all()
+
+
+def test_hip_to_wall_proxy_needs_the_legs_seen_along_the_wall_before_and_after() -> None:
+    # The hips go out at 1.5-2 s and never come back: no later full-length view of the legs
+    # vouches that the camera still sees the climber at the same scale.
+    start = BASE.moved(hips=(130.0, 130.0))
+    away = start.moved(hip_depth=65.0, shoulder_depth=35.0)
+    reached = away.moved(right_hand=HOLDS["d"], hips=(145.0, 135.0))
+    timeline = climb(
+        [(0.0, start), (1.5, start), (2.0, away), (3.0, away), (3.9, reached), (6.0, reached)]
+    )
+
+    bio = analysed(timeline).biomech
+
+    assert np.isfinite(bio.hip_wall_cm[15:40]).all()
+    assert np.isnan(bio.hip_wall_cm[-60:]).all()
+    assert np.isnan(bio.moves[0].hip_wall_cm)
+
+
+def test_hip_depths_beyond_a_human_posture_give_no_figure_and_no_pull(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    near = analysed(hand_move()).biomech
+    measured = analysed(hand_move(hip_depth=65.0, shoulder_depth=35.0)).biomech
+    # Pretend 35 cm is beyond what a body does: the figure goes, and with it the outward pull.
+    monkeypatch.setattr(biomech_analysis, "HIP_WALL_MAX_FRACTION", 0.15)
+    bounded = analysed(hand_move(hip_depth=65.0, shoulder_depth=35.0)).biomech
+
+    assert measured.moves[0].hip_wall_cm > 0.15 * MORPHOLOGY.height_cm  # type: ignore[operator]
+    assert np.isnan(bounded.moves[0].hip_wall_cm)
+    assert bounded.moves[0].hand_force_bw == pytest.approx(near.moves[0].hand_force_bw, abs=0.05)
 
 
 def test_hips_off_the_wall_load_the_arms() -> None:
