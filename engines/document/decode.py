@@ -56,7 +56,9 @@ class DecodedResult:
         metrics: the summary figures.
         moves: the climber's moves, as in `engines.contacts.Move.to_dict`.
         move_figures: per-move biomechanics, as in `engines.biomech.MoveFigures.to_dict`.
-        advice: advice items, as in `engines.advice.AdviceItem.to_dict`.
+        advice: advice items, as in `engines.advice.AdviceItem.to_dict`, best first. Items from
+            older backends have no ``confidence`` nor ``occurrences``: read such an item as
+            seen once.
         extra: further fields the backend added.
     """
 
@@ -121,13 +123,26 @@ def decode_result_document(document: dict[str, Any]) -> DecodedResult:
             ghost_skipped_reason=document["ghost_skipped_reason"],
             moves=list(document["moves"]),
             move_figures=list(document["move_figures"]),
-            advice=list(document["advice"]),
+            advice=_advice(document["advice"]),
             extra=dict(document.get("extra") or {}),
         )
     except ResultDocumentError:
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise ResultDocumentError(f"malformed result document: {error!r}") from error
+
+
+def _advice(items: Any) -> list[dict[str, Any]]:
+    """The advice items, checked to be objects whose ``occurrences`` (when given) are objects."""
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ResultDocumentError("malformed result document: advice must be a list of objects")
+    for item in items:
+        occurrences = item.get("occurrences", [])
+        if not isinstance(occurrences, list) or not all(isinstance(o, dict) for o in occurrences):
+            raise ResultDocumentError(
+                "malformed result document: advice occurrences must be a list of objects"
+            )
+    return list(items)
 
 
 def _known(cls: type, block: dict[str, Any]) -> dict[str, Any]:

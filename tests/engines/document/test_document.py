@@ -12,7 +12,9 @@ import jsonschema
 import numpy as np
 import pytest
 
-from engines.advice.model import SEVERITIES
+from engines.advice import RULES, AdviceItem
+from engines.advice.engine import merge_findings
+from engines.advice.model import SEVERITIES, Occurrence
 from engines.document import (
     FORMAT,
     VERSION,
@@ -198,6 +200,10 @@ def test_the_schema_names_what_the_engines_use() -> None:
     assert set(defs["hold"]["properties"]["type"]["enum"]) == HOLD_TYPES
     assert defs["limb"]["enum"] == [limb.value for limb in Limb]
     assert tuple(defs["advice_item"]["properties"]["severity"]["enum"]) == SEVERITIES
+    assert tuple(defs["advice_occurrence"]["properties"]["severity"]["enum"]) == SEVERITIES
+    assert set(defs["advice_occurrence"]["required"]) == set(
+        Occurrence(None, 0.0, 0.0, (), "info").to_dict()
+    )
     assert defs["timeline"]["properties"]["quality"]["properties"]["values"]["items"]["enum"] == [
         quality.value for quality in FrameQuality
     ]
@@ -217,3 +223,60 @@ def test_a_five_minute_climb_round_trips() -> None:
     error = np.abs(result.skeleton.landmarks[posed, :, :2] - skeleton.landmarks[posed, :, :2])
     assert error.max() <= 0.5 / 1080 + 1e-6
     np.testing.assert_array_equal(result.skeleton.quality, skeleton.quality)
+
+
+def _merged_advice(climb: Climb) -> list[dict[str, Any]]:
+    """One long_hesitation item standing for three findings, as `generate_advice` returns it."""
+    found = [
+        AdviceItem(
+            rule_id="long_hesitation",
+            move_index=move.index,
+            start_s=move.start_s,
+            end_s=move.end_s,
+            limbs=(move.limb.value,),
+            holds=(move.from_hold or "", move.to_hold),
+            severity="warning",
+            message_key="advice.long_hesitation",
+            message_en=f"Move {move.index + 1}: your hand hovered before reaching {move.to_hold}.",
+            evidence={"hesitation_s": 1.0 + move.index / 10, "threshold_s": 1.0},
+        )
+        for move in climb.moves[:3]
+    ]
+    return [merge_findings(RULES["long_hesitation"], found).to_dict()]
+
+
+def test_merged_advice_with_its_occurrences_validates_and_round_trips(climb: Climb) -> None:
+    items = _merged_advice(climb)
+    document = _served(_build(climb, advice=items))
+
+    VALIDATOR.validate(document)
+    result = decode_result_document(document)
+
+    [item] = result.advice
+    assert item == json.loads(json.dumps(items[0]))
+    assert len(item["occurrences"]) == 3
+    assert [o["move_index"] for o in item["occurrences"]] == [m.index for m in climb.moves[:3]]
+    assert item["evidence"]["occurrences"] == 3.0
+    assert 0.0 < item["confidence"] <= 1.0
+
+
+def test_advice_from_an_older_backend_still_validates_and_decodes(climb: Climb) -> None:
+    old = [
+        {k: v for k, v in item.items() if k not in ("confidence", "occurrences")}
+        for item in advice(climb.moves, 2)
+    ]
+    document = _served(_build(climb, advice=old))
+
+    VALIDATOR.validate(document)
+    assert decode_result_document(document).advice == old
+
+
+@pytest.mark.parametrize("occurrences", ["moves 1 and 2", [3]])
+def test_malformed_occurrences_are_refused(climb: Climb, occurrences: Any) -> None:
+    document = _served(_build(climb, advice=_merged_advice(climb)))
+    document["advice"][0]["occurrences"] = occurrences
+
+    with pytest.raises(jsonschema.ValidationError):
+        VALIDATOR.validate(document)
+    with pytest.raises(ResultDocumentError, match="occurrences must be a list of objects"):
+        decode_result_document(document)
