@@ -14,6 +14,7 @@ from typing import Any
 
 from ascension.storage import ObjectStore
 from engines.document import build_result_document, encode_json
+from engines.document.thinning import thin_off_climb
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
 from schema.analysis import MetricsSummary, PersistResultsInput
@@ -39,6 +40,9 @@ async def write_result_document(store: ObjectStore, params: PersistResultsInput)
             plan = json.loads(gzip.decompress(await store.get_bytes(bucket, plan_key)))
             ghost_moves = plan["moves"]
     hold_map = params.hold_map or HoldMap(skeleton.frame_width, skeleton.frame_height)
+    climb = advice.get("climb")
+    if climb:
+        skeleton = thin_off_climb(skeleton, climb["start_s"], climb["end_s"])
 
     def build() -> bytes:
         document = build_result_document(
@@ -54,7 +58,7 @@ async def write_result_document(store: ObjectStore, params: PersistResultsInput)
             ghost_skipped_reason=result.ghost_skipped_reason,
             extra={
                 # The climb inside the video (None in results recorded before segmentation).
-                "climb": advice.get("climb"),
+                "climb": climb,
                 "processing_time_ms": params.processing_time_ms,
                 "used_detected_holds_after_deadline": result.used_detected_holds_after_deadline,
             },

@@ -23,11 +23,12 @@ TIME_UNIT_S: Final = 0.001
 #: x and y are written in pixels of the analysed frame, up to this many steps across the frame:
 #: beyond 2048 px (4K video) a step is 1/2048 of the frame, still under one pixel of a phone screen.
 MAX_XY_SCALE: Final = 2048
-#: z (MediaPipe's relative depth, about the scale of x) in 1/256 units: it is noisier than x and y
-#: and only used for depth cues, so a step of ~4 px of a 1080 px frame loses nothing real.
-Z_SCALE: Final = 256
-#: Visibility in 16 levels (0..15): it decides whether the app draws a landmark, not where.
-VISIBILITY_SCALE: Final = 15
+#: z (MediaPipe's relative depth, about the scale of x) in 1/64 units: it is far noisier than x
+#: and y (MediaPipe's depth jitters by more than a step of ~17 px of a 1080 px frame) and only
+#: used for depth cues; finer steps spent a third of the skeleton's bytes on that noise.
+Z_SCALE: Final = 64
+#: Visibility in 4 levels (0..3): it decides whether the app draws a landmark, not where.
+VISIBILITY_SCALE: Final = 3
 #: Channel names in the document, in the landmark array's last-axis order.
 CHANNELS: Final = ("x", "y", "z", "visibility")
 

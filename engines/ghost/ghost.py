@@ -162,10 +162,14 @@ def compute_ghost(
         plan, body, hold_map, device=device or default_device(), iterations=iterations
     )
     times = key_times(plan, window[1] - window[0], start_s=window[0])
+    # With the climber's climb known, the ghost is drawn only while they climb.
+    stamps = timeline.timestamps_s
+    if climb is not None:
+        stamps = stamps[(stamps >= window[0] - 1e-6) & (stamps <= window[1] + 1e-6)]
     ghost = ghost_timeline(
         poses,
         times,
-        timeline.timestamps_s,
+        stamps,
         timeline.frame_width,
         timeline.frame_height,
         timeline.source_fps,

@@ -62,3 +62,6 @@ def test_the_ghost_moves_within_the_climbers_climb(reading_and_ghost) -> None:  
     assert ghost.key_times_s[-1] == pytest.approx(reading.end_s)
     assert all(reading.start_s <= m.start_s < m.end_s <= reading.end_s for m in ghost.moves)
     assert np.all(np.diff(ghost.key_times_s) > 0)
+    # Drawn only while the climber climbs: not on the mat before, not after they step off.
+    assert ghost.timeline.timestamps_s[0] == pytest.approx(reading.start_s, abs=1e-3)
+    assert ghost.timeline.timestamps_s[-1] == pytest.approx(reading.end_s, abs=1e-3)
