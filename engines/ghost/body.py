@@ -52,6 +52,10 @@ REACH_MARGIN = 0.95
 #: Landmarks below this visibility do not count towards a measurement.
 MIN_VISIBILITY = 0.5
 _LIMBS = frozenset({"upper_arm", "forearm", "thigh", "shin"})
+#: Each limb segment stays within this band around its anthropometric share of the measured
+#: stature: a forearm pointing at the camera all climb must not give the ghost a child's arm
+#: (arms read 0.44 of leg length on a real video; people are near 0.68).
+HUMAN_RANGE = (0.9, 1.1)
 #: Ape indices outside this band are typos in a profile, not bodies.
 APE_INDEX_RANGE = (0.85, 1.2)
 
@@ -163,21 +167,22 @@ def body_model(
     timeline: SkeletonTimeline,
     morphology: Morphology | None = None,
     *,
-    limb_quantile: float = 0.5,
+    limb_quantile: float = 0.85,
 ) -> BodyModel:
     """Measure the climber's body from their skeleton, with reach limits from their profile.
 
-    Each length is the median over frames where the model found both ends with visibility of
-    at least 0.5 (left and right pooled); frames the pose engine only interpolated are used only
-    when no detected frame shows the torso.
+    Each length is the median (arm and leg segments: ``limb_quantile``) over frames where the
+    model found both ends with visibility of at least 0.5 (left and right pooled); frames the
+    pose engine only interpolated are used only when no detected frame shows the torso.
 
     Args:
         timeline: the climber's skeleton.
         morphology: the profile; ``height_cm`` together with ``arm_span_cm`` sets the arm length
             (see the module notes), ``height_cm`` alone only gives `BodyModel.units_per_cm`.
-        limb_quantile: quantile of the arm and leg segment lengths instead of the median. A
-            limb turned towards the camera looks short, never long, so on footage with much
-            foreshortening 0.8-0.9 is closer to the true length and still ignores outliers.
+        limb_quantile: quantile of the arm and leg segment lengths. A limb turned towards the
+            camera looks short, never long, so a high quantile is closer to the true length
+            than the median while still ignoring outliers; each limb segment is then held
+            within `HUMAN_RANGE` of its share of the stature.
 
     Returns:
         The climber's `BodyModel`.
@@ -220,6 +225,18 @@ def body_model(
     }
     estimates = [measured[k] / r for k, r in ratios.items() if np.isfinite(measured[k])]
     stature = float(np.median(estimates))
+    low, high = HUMAN_RANGE
+    for name in _LIMBS:
+        expected = ratios[name] * stature
+        if np.isfinite(measured[name]) and not low <= measured[name] / expected <= high:
+            logger.info(
+                "ghost body: %s measured %.2f of its usual share, held to %.2f-%.2f",
+                name,
+                measured[name] / expected,
+                low,
+                high,
+            )
+            measured[name] = float(np.clip(measured[name], low * expected, high * expected))
     fallback = {**ratios, "shoulder_width": RATIO_SHOULDER_WIDTH, "hip_width": RATIO_HIP_WIDTH}
     fallback["head"] = 0.10
     for name, ratio in fallback.items():

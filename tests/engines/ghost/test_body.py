@@ -98,7 +98,9 @@ def test_an_upper_quantile_sees_through_foreshortened_limbs():
     frames = [synthetic.pose(short_arms, (0.28, 0.74)) for _ in range(12)]
     frames += [synthetic.pose(truth, (0.28, 0.74)) for _ in range(8)]
     timeline = synthetic.timeline(frames)
-    assert body_model(timeline).forearm == pytest.approx(0.7 * truth.forearm, rel=0.01)
-    assert body_model(timeline, limb_quantile=0.9).forearm == pytest.approx(truth.forearm, rel=0.01)
+    # The median alone would read 0.7; the human range holds it at 0.9 of its usual share.
+    held = body_model(timeline, limb_quantile=0.5).forearm
+    assert held == pytest.approx(0.9 * truth.forearm, rel=0.03)
+    assert body_model(timeline).forearm == pytest.approx(truth.forearm, rel=0.01)
     with pytest.raises(ValueError, match="limb_quantile"):
         body_model(timeline, limb_quantile=1.0)
