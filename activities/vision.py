@@ -239,14 +239,20 @@ class VisionActivities:
                 climbing, track, moves, biomech, params.hold_map, params.morphology
             )
             summary = biomech.summary()
+            reading = climb_reading(segment, track, params.hold_map)
             document = {
-                "climb": segment.to_dict(),
+                "climb": {
+                    **segment.to_dict(),
+                    "finish": reading.finish,
+                    "start_holds": reading.start_holds,
+                    "top_hold": reading.top_hold,
+                },
                 "moves": [move.to_dict() for move in moves],
                 "move_figures": [figures.to_dict() for figures in biomech.moves],
                 "advice": [item.to_dict() for item in items],
                 "metrics": summary.__dict__,
             }
-            return summary, climb_reading(segment, track, params.hold_map), document
+            return summary, reading, document
 
         try:
             summary, reading, document = await run_with_heartbeats(advise)

@@ -236,7 +236,9 @@ class ClimbReading:
     ``start``/``end`` say how the climb began and ended (`engines.climb.ClimbSegment`);
     ``start_holds`` maps each limb ("left_hand", ...) to its first hold on the wall (None: not
     on a hold yet); ``top_hold`` is the highest hold a hand reached; ``route_holds`` every hold
-    some limb was on.
+    some limb was on; ``finish`` how it ended: ``"matched_top"`` (both hands last on the top
+    hold), ``"let_go"`` (back on the floor from lower down: a fall or a step-off) or
+    ``"video_end"``.
     """
 
     start_s: float
@@ -246,6 +248,7 @@ class ClimbReading:
     start_holds: dict[str, str | None] = field(default_factory=dict)
     top_hold: str | None = None
     route_holds: list[str] = field(default_factory=list)
+    finish: str = "video_end"
 
 
 @dataclass

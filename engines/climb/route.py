@@ -38,6 +38,13 @@ def climb_reading(segment: ClimbSegment, track: ContactTrack, hold_map: HoldMap)
     heights = {hold.id: hold.y for hold in hold_map.holds}
     hand_holds = {stay.hold for stay in stays if stay.limb.is_hand}
     top = min(hand_holds, key=lambda hold: (heights.get(hold, 1.0), hold), default=None)
+    last_hand_holds = {stay.limb: stay.hold for stay in stays if stay.limb.is_hand}
+    if top is not None and set(last_hand_holds.values()) == {top} and len(last_hand_holds) == 2:
+        finish = "matched_top"
+    elif segment.end == "ground":
+        finish = "let_go"
+    else:
+        finish = "video_end"
     return ClimbReading(
         start_s=round(segment.start_s, 3),
         end_s=round(segment.end_s, 3),
@@ -46,4 +53,5 @@ def climb_reading(segment: ClimbSegment, track: ContactTrack, hold_map: HoldMap)
         start_holds=start_holds,
         top_hold=top,
         route_holds=list(track.touched_holds()),
+        finish=finish,
     )

@@ -11,7 +11,7 @@ from engines.contacts import track_contacts
 from engines.ghost import compute_ghost
 from engines.limbs import Limb
 from schema.analysis import Morphology
-from tests.engines.climb.scenarios import HOLDS, SCENE, WHOLE_VIDEO
+from tests.engines.climb.scenarios import HOLDS, MOVE_3, REACH, SCENE, STAND, WHOLE_VIDEO
 from tests.utils.skeletons import climb
 
 #: The climber's wall plus a hold high above the route (a ceiling feature, another route's top).
@@ -40,6 +40,18 @@ def test_the_reading_names_the_climbers_start_top_and_route(reading_and_ghost) -
     }
     assert reading.top_hold == "b"
     assert set(reading.route_holds) == {"s1", "s2", "f1", "f2", "f4", "a", "b"}
+    assert reading.finish == "let_go"  # stepped down with the hands on two holds
+
+
+def test_matching_the_top_hold_is_a_finished_climb() -> None:
+    matched = MOVE_3.moved(left_hand=HOLDS["b"], hips=(150.0, 140.0))
+    video = [*WHOLE_VIDEO[:11], (14.0, matched), (16.0, matched), (17.0, REACH), (19.0, STAND)]
+    timeline = climb(video)
+    segment = find_climb(timeline, WALL)
+
+    reading = climb_reading(segment, track_contacts(on_wall_view(timeline, segment), WALL), WALL)
+
+    assert (reading.top_hold, reading.finish) == ("b", "matched_top")
 
 
 def test_the_ghost_starts_on_the_start_holds_and_stays_on_the_route(reading_and_ghost) -> None:  # type: ignore[no-untyped-def]
