@@ -125,10 +125,12 @@ def _print_summary(decoded: DecodedResult, size: int, elapsed: float, console: C
         f"pose in {video.pose_coverage:.0%} of frames"
     )  # fmt: skip
     if climb:
+        finish = str(climb.get("finish", climb["end"])).replace("_", " ")
         table.add_row(
             "climb",
-            f"{climb['start_s']:.1f}-{climb['end_s']:.1f} s "
-            f"(starts: {climb['start'].replace('_', ' ')}, ends: {climb['end'].replace('_', ' ')})",
+            f"{climb['start_s']:.1f}-{climb['end_s']:.1f} s (starts: "
+            f"{climb['start'].replace('_', ' ')}, finish: {finish}, "
+            f"highest hold: {climb.get('top_hold') or '-'})",
         )
     table.add_row("holds", str(len(decoded.hold_map.holds)))
     table.add_row("moves", str(len(decoded.moves)))

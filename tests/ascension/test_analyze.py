@@ -54,5 +54,5 @@ async def test_analyze_writes_the_result_pictures_and_the_climb(tmp_path: Path) 
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 270
     capture.release()
     text = console.export_text()
-    assert "climb" in text and "left ground" in text
+    assert "climb" in text and "left ground" in text and "finish: let go" in text
     assert np.isfinite(decoded.skeleton.landmarks).any()
