@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from ascension.redact import install_log_redaction
 from ascension.settings import get_settings
 from schema.analysis import Tier
 
@@ -383,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # no token, password hash or presigned signature in any log
     return COMMANDS[args.command](args)
 
 

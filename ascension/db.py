@@ -22,9 +22,13 @@ import schema.models  # noqa: F401 - registers the tables on SQLModel.metadata
 
 
 def make_engine(url: str) -> AsyncEngine:
+    # hide_parameters: a failed statement's error (and so any log of it) names the SQL but
+    # never its values, which include password hashes and personal data.
     if url.startswith("sqlite"):
-        return create_async_engine(url)
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_async_engine(url, hide_parameters=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "schema" / "migrations"
