@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api.edge import RequestGuard
 from api.errors import install_error_handlers, responses
 from api.events_hub import start_event_hub
 from api.metrics import install_metrics
@@ -23,6 +25,7 @@ from api.routes import analyses, auth, health, support, uploads, videos, ws
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
 from ascension.db import make_engine, migrate, session_factory
+from ascension.redact import install_log_redaction
 from ascension.settings import Settings, get_settings
 from ascension.storage import make_object_store
 
@@ -45,6 +48,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await store.ensure_bucket(settings.bucket)
     # Seed 000's lifecycle: unsaved uploads are deleted by the store a week after upload.
     await store.expire_prefix(settings.bucket, "uploads/", UPLOAD_RETENTION.days)
+    # Temporal payloads too large for history: kept no longer than the histories naming them.
+    await store.ensure_bucket(settings.payload_bucket)
+    await store.expire_prefix(settings.payload_bucket, "", settings.payload_retention_days)
     resources = ApiResources(
         settings=settings,
         engine=engine,
@@ -85,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_log_redaction()
+    # Innermost of the app's middleware, so its 413/422 answers still get CORS headers and are
+    # counted; it runs before FastAPI reads the body.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -109,6 +119,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost, so it times everything (GZip included).
     install_metrics(app)
     return app
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn must serve this app: ``X-Forwarded-For``/``-Proto`` are believed only from
+    the configured proxies, and with none configured (the default) not at all; uvicorn's own
+    default trusts loopback, which lets anyone on the host (or behind a same-host proxy that
+    passes the header through) choose the address rate limits count them under."""
+    trusted = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
 app = create_app()

@@ -8,10 +8,14 @@ under 20 ms, and `BaseHTTPMiddleware` alone would cost more than that budget all
 Labels are bounded on purpose: the route label is the route's template
 (``/api/v1/analysis/video/{analysis_id}``), never the raw path, so ids and a scanner's random
 paths never create series; unknown methods share one label value.
+
+``GET /metrics`` answers only a scraper presenting ``metrics_token`` as a bearer token, and is
+off (404) while none is configured.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +34,8 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import ApiError, unauthorized
 
 METRICS_PATH = "/metrics"
 #: Route label of requests no route matched (404s, slash redirects).
@@ -215,6 +221,21 @@ class MetricsMiddleware:
             metrics.observe(method, self.templates(scope), status, time.perf_counter() - begin)
 
 
+def _check_scraper(request: Request) -> None:
+    """`/metrics` answers only a scraper with the configured bearer token (``metrics_token``);
+    with none configured it does not exist (404). Route names, traffic and process figures are
+    reconnaissance for an attacker, and a token works through any proxy or load balancer,
+    where "loopback only" would let every proxied request in."""
+    settings = getattr(request.app.state, "settings", None)
+    token = settings.metrics_token if settings is not None else None
+    if token is None:
+        raise ApiError(404, "not_found", "not found")
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):
+        raise unauthorized("the metrics need the scrape token (Authorization: Bearer ...)")
+
+
 def install_metrics(app: FastAPI) -> ApiMetrics:
     """Add the middleware (outermost of the app's own, so compression is timed too) and
     ``GET /metrics``; call after the other middleware and routers are added. Idempotent."""
@@ -223,7 +244,8 @@ def install_metrics(app: FastAPI) -> ApiMetrics:
         return metrics
     app.state.metrics_installed = True
 
-    async def scrape() -> Response:
+    async def scrape(request: Request) -> Response:
+        _check_scraper(request)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_api_route(METRICS_PATH, scrape, methods=["GET"], include_in_schema=False)

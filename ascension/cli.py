@@ -97,8 +97,16 @@ def cmd_api(args: argparse.Namespace) -> int:
     """Serve the FastAPI facade with uvicorn."""
     import uvicorn
 
+    from api.app import uvicorn_options
+
     settings = get_settings()
-    uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port, reload=args.reload)
+    uvicorn.run(
+        "api.app:app",
+        host=settings.api_host,
+        port=settings.api_port,
+        reload=args.reload,
+        **uvicorn_options(settings),
+    )
     return 0
 
 

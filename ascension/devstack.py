@@ -52,8 +52,15 @@ async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
 
         tasks: list[asyncio.Task[None]] = []
         if api:
+            from api.app import uvicorn_options
+
             server = _EmbeddedServer(
-                uvicorn.Config("api.app:app", host=settings.api_host, port=settings.api_port)
+                uvicorn.Config(
+                    "api.app:app",
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    **uvicorn_options(settings),
+                )
             )
             tasks.append(asyncio.create_task(server.serve()))
             print(

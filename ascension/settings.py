@@ -142,6 +142,21 @@ class Settings(BaseSettings):
     rate_limit_upload_per_min: int = Field(default=30, ge=0)
     #: Result documents cached in the API process (they never change once written).
     result_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (413 beyond it, before any parsing); "
+        "the default holds the largest hold map a route accepts several times over.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or networks) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the API believes (JSON list); none by default.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to GET /metrics; unset = /metrics disabled.",
+    )
 
     # --- Test harness ---------------------------------------------------------------------------
     test_reuse_servers: bool = Field(

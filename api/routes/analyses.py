@@ -390,9 +390,14 @@ def _encode_cursor(analysis: Analysis) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The cursor's position. A timestamp without a timezone is read as UTC (every stored time
+    is UTC); one that leaves the calendar once in UTC is refused like any malformed cursor."""
     try:
         created, last = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(last)
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(UTC), uuid.UUID(last)
     except Exception:
         raise ApiError(422, "invalid_request", "cursor: is not one this API returned") from None
 

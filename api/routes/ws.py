@@ -12,8 +12,9 @@ N that the client missed; after that, events arrive live. One JSON object per fr
 else null), stage_completed, stage_failed, analysis_completed, analysis_failed (failures carry
 ``data.reason``; ``data.analysis_status`` says whether the analysis ended) or progress
 (``id`` null, never replayed; ``data.percent``, ``data.stage``, ``data.status``). Close codes:
-4401 sign in again; 4400 bad ``last_event_id``; 1013 the client fell behind (reconnect with its
-last id); 1001 the server is restarting; 1011 live events are unavailable right now.
+4401 sign in again; 4400 bad ``last_event_id`` (not an id from 0 to 2^63-1); 1013 the client
+fell behind (reconnect with its last id); 1001 the server is restarting; 1011 live events are
+unavailable right now.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ log = logging.getLogger("ascension.api.ws")
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAVAILABLE = 1011
+#: Event ids are BIGINTs.
+MAX_EVENT_ID = 2**63 - 1
 #: Close reasons must fit in a control frame (125 bytes, 2 of them for the code).
 _MAX_REASON = 120
 
@@ -64,10 +67,12 @@ async def events_socket(websocket: WebSocket) -> None:
     raw_last = websocket.query_params.get("last_event_id")
     last_event_id: int | None = None
     if raw_last is not None:
-        if not raw_last.isdigit():
-            await _refuse(websocket, CLOSE_BAD_REQUEST, "last_event_id must be an event id")
+        last_event_id = _event_id(raw_last)
+        if last_event_id is None:
+            await _refuse(
+                websocket, CLOSE_BAD_REQUEST, "last_event_id must be an event id (0 to 2^63-1)"
+            )
             return
-        last_event_id = int(raw_last)
 
     hub = hub_of(resources)
     if hub is None:
@@ -80,6 +85,15 @@ async def events_socket(websocket: WebSocket) -> None:
             await _serve(websocket, hub.stream(subscription, last_event_id), subscription)
     finally:
         hub.unsubscribe(subscription)
+
+
+def _event_id(raw: str) -> int | None:
+    """An event id (a BIGINT), or None: ASCII digits only (``str.isdigit`` also takes "²"),
+    within the column's range (a larger one overflowed in the database driver)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_EVENT_ID)):
+        return None
+    value = int(raw)
+    return value if value <= MAX_EVENT_ID else None
 
 
 def _bearer(header: str | None) -> str | None:

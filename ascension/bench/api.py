@@ -403,6 +403,8 @@ async def api_server(settings: Settings, folder: Path) -> AsyncIterator[tuple[st
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                # As `ascension api` serves it with no trusted proxy configured.
+                "--no-proxy-headers",
                 # Longer than the slowest warm-up round: an idle client must not find its
                 # connection closed under it when the measured round starts.
                 "--timeout-keep-alive",

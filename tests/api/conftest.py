@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
+from api.app import create_app, uvicorn_options
 from ascension.db import session_scope
 from ascension.servers.process import free_port
 from ascension.settings import Settings
@@ -95,6 +95,7 @@ async def live_api(api_app: FastAPI) -> AsyncIterator[LiveApi]:
         lifespan="off",
         log_level="warning",
         ws="websockets-sansio",
+        **uvicorn_options(api_app.state.settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -14,12 +14,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.metrics import UNMATCHED, ApiMetrics, get_metrics, install_metrics
 from ascension.settings import Settings
 
 pytestmark = pytest.mark.integration
+
+#: `/metrics` is off unless a scrape token is configured (tests/api/test_hardening.py).
+SCRAPE_TOKEN = "scrape-" + "t" * 32
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -37,7 +41,7 @@ def value(scrape: str, name: str, **labels: str) -> float | None:
 @pytest.fixture
 async def metered_app(api_settings: Settings, api_app: FastAPI) -> AsyncIterator[FastAPI]:
     # `api_app` migrated the session's database; this app shares it.
-    app = create_app(api_settings)
+    app = create_app(api_settings.model_copy(update={"metrics_token": SecretStr(SCRAPE_TOKEN)}))
     # Routes that let a test hold a request open, and fail one, before the app first answers.
     gate = asyncio.Event()
     app.state.gate = gate
@@ -65,7 +69,7 @@ async def client(metered_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def scrape(client: httpx.AsyncClient) -> str:
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
