@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Where Temporal payloads over the threshold are kept instead of history.",
     )
     payload_threshold_bytes: int = Field(default=16 * 1024, ge=1024)
+    payload_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="The payload bucket's lifecycle rule deletes payloads this long after they "
+        "were written; keep it above the namespace's retention of closed runs.",
+    )
     minio_version: str = "v0.0.0-20260212201848-7aac2a2c5b7c"
     minio_path: Path | None = Field(default=None, description="Use this `minio` binary instead.")
 

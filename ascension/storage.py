@@ -199,7 +199,7 @@ class S3ObjectStore(ObjectStore):
         rule = Rule(
             ENABLED,
             rule_filter=Filter(prefix=prefix),
-            rule_id=f"expire-{prefix.strip('/').replace('/', '-')}",
+            rule_id=f"expire-{prefix.strip('/').replace('/', '-') or 'all'}",
             expiration=Expiration(days=days),
         )
         await self._client.set_bucket_lifecycle(bucket, LifecycleConfig([rule]))

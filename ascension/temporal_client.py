@@ -18,7 +18,10 @@ async def connect_temporal(
 ) -> Client:
     """A client whose payloads over the threshold go to ``settings.payload_bucket``."""
     converter = make_data_converter(
-        store, settings.payload_bucket, threshold=settings.payload_threshold_bytes
+        store,
+        settings.payload_bucket,
+        threshold=settings.payload_threshold_bytes,
+        retention_days=settings.payload_retention_days,
     )
     return await Client.connect(
         target or temporal_target(settings),

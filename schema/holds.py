@@ -7,6 +7,8 @@ they can act on.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -16,6 +18,17 @@ HOLD_TYPES: Final = frozenset(
 )
 #: A wall photo with more holds than this is not a climbing route but a detection failure.
 MAX_HOLDS: Final = 300
+#: Outline vertices of one hold: the detector gives at most 10; an outline traced by hand (or
+#: the synthetic walls' ground truth, 72) more.
+MAX_OUTLINE_POINTS: Final = 128
+#: Outline vertices of the whole map (16 per hold on the densest wall).
+MAX_TOTAL_POINTS: Final = MAX_HOLDS * 16
+#: Characters of a hold's id, colour and route name.
+MAX_HOLD_TEXT: Final = 64
+#: Compact JSON of a whole map. 300 holds with every outline point used take about 145 KB
+#: (only full-length text in every field and full-precision floats go past this); a 23 MB map
+#: decoded in the workflow sandbox tripped the deadlock detector.
+MAX_HOLD_MAP_BYTES: Final = 256 * 1024
 #: Prefix of ids the climber gives to holds the detector missed.
 USER_HOLD_PREFIX: Final = "user-"
 
@@ -68,11 +81,11 @@ def hold_map_problems(candidate: HoldMap, detected: HoldMap | None = None) -> li
     Returns:
         Human-readable problems; empty when the map is valid.
     """
-    problems: list[str] = []
     if not candidate.holds:
         return ["the hold map is empty: mark at least one hold"]
-    if len(candidate.holds) > MAX_HOLDS:
-        problems.append(f"the hold map has {len(candidate.holds)} holds; at most {MAX_HOLDS}")
+    problems = _bound_problems(candidate)
+    if problems:  # too big to look at hold by hold
+        return problems
     if candidate.image_width <= 0 or candidate.image_height <= 0:
         problems.append("the image size must be positive")
     if detected and (candidate.image_width, candidate.image_height) != (
@@ -108,6 +121,69 @@ def hold_map_problems(candidate: HoldMap, detected: HoldMap | None = None) -> li
             )
         if not 0.0 <= hold.confidence <= 1.0:
             problems.append(f"{label} has a confidence outside 0..1")
+    return problems
+
+
+def _bound_problems(candidate: HoldMap) -> list[str]:
+    """Counts and lengths only, in one pass: cheap enough for the workflow's Update validator."""
+    problems: list[str] = []
+    if len(candidate.holds) > MAX_HOLDS:
+        problems.append(f"the hold map has {len(candidate.holds)} holds; at most {MAX_HOLDS}")
+    total = 0
+    long_outline = long_text = 0
+    for hold in candidate.holds:
+        total += len(hold.polygon)
+        if len(hold.polygon) > MAX_OUTLINE_POINTS:
+            long_outline += 1
+            if long_outline == 1:
+                problems.append(
+                    f"hold {_quote(hold.id)} has an outline of {len(hold.polygon)} points; "
+                    f"at most {MAX_OUTLINE_POINTS} per hold"
+                )
+        for what, text in (
+            ("id", hold.id),
+            ("type", hold.type),
+            ("colour", hold.color),
+            ("route", hold.route),
+        ):
+            if len(text) > MAX_HOLD_TEXT:
+                long_text += 1
+                if long_text <= 3:
+                    problems.append(
+                        f"a hold's {what} is {len(text)} characters long; at most {MAX_HOLD_TEXT}"
+                    )
+    if long_outline > 1:
+        problems.append(
+            f"{long_outline} holds in all have outlines over {MAX_OUTLINE_POINTS} points"
+        )
+    if total > MAX_TOTAL_POINTS:
+        problems.append(
+            f"the outlines have {total} points in all; at most {MAX_TOTAL_POINTS} "
+            "(simplify the outlines)"
+        )
+    return problems
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= MAX_HOLD_TEXT else text[:MAX_HOLD_TEXT] + "…")
+
+
+def hold_map_json_bytes(candidate: HoldMap) -> int:
+    """Size of the map as compact JSON: about what the workflow's payload carries."""
+    return len(json.dumps(dataclasses.asdict(candidate), separators=(",", ":"), ensure_ascii=False))
+
+
+def hold_map_size_problems(candidate: HoldMap, *, max_bytes: int = MAX_HOLD_MAP_BYTES) -> list[str]:
+    """Why ``candidate`` is too big to hand to the workflow: holds, outline points, text and
+    bytes. The API checks this before the Update is sent; empty when the map is small enough."""
+    problems = _bound_problems(candidate)
+    if problems:
+        return problems
+    size = hold_map_json_bytes(candidate)
+    if size > max_bytes:
+        problems.append(
+            f"the hold map is {size // 1024} KB as JSON; at most {max_bytes // 1024} KB"
+        )
     return problems
 
 

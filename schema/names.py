@@ -5,6 +5,7 @@ Kept in one module so a rename is one edit and the API, workers, bootstrap and t
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # --- Temporal ---------------------------------------------------------------------------------
@@ -56,7 +57,25 @@ def thumbnail_key(video_id: str) -> str:
 
 def analysis_workflow_id(analysis_id: str) -> str:
     """Human-readable and derived from the analysis, so a repeated start finds the same run."""
-    return f"analysis-{analysis_id}"
+    return f"{_WORKFLOW_ID_PREFIX}{analysis_id}"
+
+
+_WORKFLOW_ID_PREFIX: Final = "analysis-"
+_ANALYSIS_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def analysis_id_of_workflow(workflow_id: str | None) -> str | None:
+    """The analysis an ``analysis-{id}`` workflow id names; None for any other workflow."""
+    if not workflow_id or not workflow_id.startswith(_WORKFLOW_ID_PREFIX):
+        return None
+    analysis_id = workflow_id.removeprefix(_WORKFLOW_ID_PREFIX)
+    return analysis_id if _ANALYSIS_ID.fullmatch(analysis_id) else None
+
+
+def analysis_prefix(analysis_id: str) -> str:
+    """Everything one analysis stores, in the videos bucket (its documents) and in the payload
+    bucket (Temporal payloads too large for history), lies under this prefix."""
+    return f"analyses/{analysis_id}/"
 
 
 #: File name of each document an analysis stores: arrays as compressed NumPy archives between
@@ -72,7 +91,7 @@ RESULT_FILES: Final[dict[str, str]] = {
 
 def result_key(analysis_id: str, document: str) -> str:
     """Where an analysis stores one of its `RESULT_FILES` in the videos bucket."""
-    return f"analyses/{analysis_id}/{RESULT_FILES[document]}"
+    return f"{analysis_prefix(analysis_id)}{RESULT_FILES[document]}"
 
 
 # --- Activity names (the workflow schedules by name; workers register under these) -----------

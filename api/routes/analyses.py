@@ -42,7 +42,16 @@ from schema.analysis import (
     Tier,
     ValidateHoldsInput,
 )
-from schema.holds import HoldMap, hold_map_from_dict
+from schema.holds import (
+    MAX_HOLD_MAP_BYTES,
+    MAX_HOLD_TEXT,
+    MAX_HOLDS,
+    MAX_OUTLINE_POINTS,
+    MAX_TOTAL_POINTS,
+    HoldMap,
+    hold_map_from_dict,
+    hold_map_size_problems,
+)
 from schema.models import Analysis, AnalysisPublic, Role, Route, UsageQuota, User, Video, utcnow
 from workflows.video_analysis import VideoAnalysisWorkflow
 
@@ -50,6 +59,14 @@ log = logging.getLogger("ascension.api")
 router = APIRouter(prefix="/analysis/video", tags=["analyses"])
 
 RUNNING = (Status.PENDING, Status.PROCESSING, Status.AWAITING_HOLD_VALIDATION)
+#: What a corrected hold map may hold at most (the `details` of `hold_map_too_large`).
+HOLD_MAP_BOUNDS = {
+    "max_holds": MAX_HOLDS,
+    "max_outline_points_per_hold": MAX_OUTLINE_POINTS,
+    "max_total_points": MAX_TOTAL_POINTS,
+    "max_text_length": MAX_HOLD_TEXT,
+    "max_bytes": MAX_HOLD_MAP_BYTES,
+}
 
 
 # --- contract -----------------------------------------------------------------------------------
@@ -543,7 +560,9 @@ async def validate_holds(
     """Send the corrected hold map; the analysis goes on with it.
 
     The workflow checks the map (ids, coordinates, types) and refuses it with every problem at
-    once (422); nothing changes then, and the climber can send a corrected map again.
+    once (422); nothing changes then, and the climber can send a corrected map again. A map
+    beyond the bounds (holds, outline points in all and per hold, text lengths, bytes; see the
+    error's `details`) is refused by the API itself with `hold_map_too_large`.
     """
     analysis = await _own_analysis(session, principal, analysis_id)
     if analysis.user_id != principal.user_id:  # support staff read analyses; only owners act
@@ -553,6 +572,16 @@ async def validate_holds(
             409,
             "holds_not_awaiting_validation",
             f"the holds are not awaiting validation (the analysis is {analysis.status.value})",
+        )
+    # Bounded here, before the Update: a map of tens of MB decoded in the workflow's sandbox
+    # stalls its task past the deadlock detector and stays in the payload bucket.
+    too_big = hold_map_size_problems(body.hold_map)
+    if too_big:
+        raise ApiError(
+            422,
+            "hold_map_too_large",
+            "the hold map is too large: " + "; ".join(too_big),
+            details=HOLD_MAP_BOUNDS,
         )
     handle = await _handle(resources, analysis)
     try:

@@ -1,0 +1,156 @@
+"""What an analysis keeps, and for how long: bounded hold maps, the pinned video, cancel, delete.
+
+Real PostgreSQL, MinIO, RabbitMQ and Temporal dev server; the production CPU worker runs the
+workflow and `FakePipeline` plays the GPU side (it records the bytes the skeleton step read).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from miniopy_async.api import Minio
+
+from ascension.settings import Settings
+from ascension.storage import make_object_store
+from ascension.temporal_client import connect_temporal
+from tests.api.conftest import Climber, ClimberFactory, api_queue_prefix
+from tests.api.test_analyses import (
+    V1,
+    _uploaded_route,
+    _uploaded_video,
+    _wait_for,
+)
+from tests.utils.pipeline import FakePipeline, detected_map, gpu_worker
+from worker_cpu.worker import build_cpu_worker, open_cpu_resources
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def pipeline(api_settings: Settings, temporal_dev_env) -> AsyncIterator[FakePipeline]:
+    """The production CPU worker and a fake GPU worker serving the API's task queues."""
+    store = make_object_store(api_settings)
+    fake = FakePipeline(store=store)
+    async with open_cpu_resources(api_settings) as resources:
+        target = temporal_dev_env.client.service_client.config.target_host
+        client = await connect_temporal(api_settings, resources.store, target=target)
+        async with (
+            build_cpu_worker(client, resources, task_queue=api_settings.cpu_task_queue),
+            gpu_worker(client, api_queue_prefix(), fake),
+        ):
+            yield fake
+    await store.close()
+
+
+@pytest.fixture(autouse=True)
+def _small_detected_map(pipeline: FakePipeline) -> None:
+    pipeline.hold_map = detected_map()
+
+
+async def _keys(settings: Settings, bucket: str) -> list[str]:
+    """Every key in ``bucket`` (read with the S3 client itself, not our store)."""
+    minio = Minio(
+        settings.s3_endpoint,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+    )
+    try:
+        if not await minio.bucket_exists(bucket):
+            return []
+        listing = await minio.list_objects(bucket, recursive=True)
+        return [item.object_name for item in listing if item.object_name]
+    finally:
+        await minio.close_session()
+
+
+async def _start_awaiting_validation(api: httpx.AsyncClient, me: Climber) -> tuple[str, str]:
+    """A started analysis waiting for the climber's holds: (analysis id, video id)."""
+    route_id = await _uploaded_route(api, me)
+    video_id = await _uploaded_video(api, me)
+    started = await api.post(
+        f"{V1}/analysis/video/start",
+        json={"video_id": video_id, "route_id": route_id},
+        headers=me.headers,
+    )
+    assert started.status_code == 202, started.text
+    analysis_id = started.json()["analysis_id"]
+    await _wait_for(api, me, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
+    return analysis_id, video_id
+
+
+def _outline(cx: float, cy: float, points: int) -> list[list[float]]:
+    step = 0.01 / points
+    return [[round(cx + step * i, 6), round(cy, 6)] for i in range(points)]
+
+
+# --- finding 5: bounded hold maps -----------------------------------------------------------------
+async def test_an_oversized_hold_map_is_refused_before_it_reaches_the_workflow(
+    api: httpx.AsyncClient,
+    climber: ClimberFactory,
+    pipeline: FakePipeline,
+    api_settings: Settings,
+) -> None:
+    me = await climber()
+    analysis_id, _ = await _start_awaiting_validation(api, me)
+    holds_url = f"{V1}/analysis/video/{analysis_id}/holds"
+    detected = (await api.get(holds_url, headers=me.headers)).json()["hold_map"]
+    payloads_before = await _keys(api_settings, api_settings.payload_bucket)
+
+    # Within the hold count the workflow checks (300), but 40-point outlines on every hold:
+    # ~300 KB of JSON that the old API forwarded as an Update.
+    dense = json.loads(json.dumps(detected))
+    dense["holds"] += [
+        {"id": f"user-{i}", "x": 0.5, "y": 0.5, "type": "jug", "polygon": _outline(0.4, 0.5, 40)}
+        for i in range(300 - len(dense["holds"]))
+    ]
+    refused = await api.post(holds_url, json={"hold_map": dense}, headers=me.headers)
+    assert refused.status_code == 422, refused.text[:300]
+    error = refused.json()["error"]
+    assert error["code"] == "hold_map_too_large"
+    assert "points" in error["message"]
+    assert error["details"]["max_total_points"] > 0
+
+    # One hold carrying a 100 KB colour name: bounded too.
+    padded = json.loads(json.dumps(detected))
+    padded["holds"][0]["color"] = "y" * 100_000
+    refused = await api.post(holds_url, json={"hold_map": padded}, headers=me.headers)
+    assert refused.status_code == 422, refused.text[:300]
+    assert refused.json()["error"]["code"] == "hold_map_too_large"
+    assert "colour" in refused.json()["error"]["message"]
+
+    # The workflow never saw them: nothing stored for an Update, still waiting, and a good map
+    # goes through.
+    assert await _keys(api_settings, api_settings.payload_bucket) == payloads_before
+    state = (await api.get(f"{V1}/analysis/video/{analysis_id}", headers=me.headers)).json()
+    assert state["status"] == "awaiting_hold_validation"
+    accepted = await api.post(holds_url, json={"hold_map": detected}, headers=me.headers)
+    assert accepted.status_code == 200, accepted.text
+    await _wait_for(api, me, analysis_id, lambda b: "version" in b)
+
+
+async def test_the_payload_bucket_expires_what_it_keeps(api_settings: Settings, api) -> None:
+    """Payloads the histories name are kept `payload_retention_days`, then the store deletes
+    them (the 30 MB an oversized map left behind used to stay for good)."""
+    minio = Minio(
+        api_settings.s3_endpoint,
+        api_settings.s3_access_key,
+        api_settings.s3_secret_key,
+        secure=api_settings.s3_secure,
+        region=api_settings.s3_region,
+    )
+    try:
+        config = await minio.get_bucket_lifecycle(api_settings.payload_bucket)
+    finally:
+        await minio.close_session()
+    assert config is not None
+    rules = [
+        (rule.rule_filter.prefix if rule.rule_filter else None, rule.expiration.days)
+        for rule in config.rules
+        if rule.status == "Enabled" and rule.expiration is not None
+    ]
+    assert rules == [("", api_settings.payload_retention_days)]
