@@ -38,12 +38,32 @@ TRAINING_QUEUES: Final = ("training.program",)
 VIDEOS_BUCKET: Final = "ascension-videos"
 
 
+#: Unsaved uploads (and the analyses' copies of them) live here; the store deletes them after
+#: 7 days.
+UPLOADS_PREFIX: Final = "uploads/"
+
+
 def upload_key(user_id: str, video_id: str) -> str:
-    return f"uploads/{user_id}/{video_id}.mp4"
+    return f"{UPLOADS_PREFIX}{user_id}/{video_id}.mp4"
 
 
 def saved_key(user_id: str, video_id: str) -> str:
     return f"saved/{user_id}/{video_id}.mp4"
+
+
+def pinned_video_prefix(user_id: str, video_id: str) -> str:
+    """Where the copies of one upload taken by its analyses live (see `pinned_video_key`)."""
+    return f"{UPLOADS_PREFIX}{user_id}/{video_id}/"
+
+
+def pinned_video_key(user_id: str, video_id: str, analysis_id: str) -> str:
+    """The copy of the upload an analysis works on, taken when it started.
+
+    The presigned PUT stays valid for its 15 minutes; the analysis reads this copy, which no
+    client can write, so a later PUT cannot swap the video under it. It lies under ``uploads/``
+    and expires with the upload (the store's 7-day rule).
+    """
+    return f"{pinned_video_prefix(user_id, video_id)}{analysis_id}.mp4"
 
 
 def route_photo_key(user_id: str, route_id: str, extension: str = "jpg") -> str:

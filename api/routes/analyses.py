@@ -200,7 +200,7 @@ def _workflow_input(
         analysis_id=str(analysis.id),
         user_id=str(user.id),
         video_id=str(video.id),
-        video_key=video.storage_url,
+        video_key=analysed_video_key(video, analysis),
         route_id=str(route.id),
         bucket=settings.bucket,
         tier=user.subscription_tier,
@@ -214,6 +214,34 @@ def _workflow_input(
         # climber can still save the video after seeing the analysis.
         keep_video=True,
     )
+
+
+def analysed_video_key(video: Video, analysis: Analysis) -> str:
+    """The object the analysis reads: its own copy of an upload (`names.pinned_video_key`), or
+    the saved video, which no client can write."""
+    if video.storage_url.startswith(names.UPLOADS_PREFIX):
+        return names.pinned_video_key(str(video.user_id), str(video.id), str(analysis.id))
+    return video.storage_url
+
+
+async def _pin_video(resources: Resources, video: Video, analysis: Analysis) -> None:
+    """Copy the upload, server-side, to the key only this analysis reads.
+
+    The presigned PUT can be replayed until it expires; whatever arrives after this copy is
+    never analysed. The copy is one object version as the store had it at this moment.
+    """
+    target = analysed_video_key(video, analysis)
+    if target == video.storage_url:
+        return
+    try:
+        await resources.store.copy(resources.settings.bucket, video.storage_url, target)
+    except ObjectNotFound:
+        raise ApiError(
+            409,
+            "video_not_uploaded",
+            "the video has not arrived yet: PUT it to the upload URL first "
+            "(or it expired after 7 days unsaved)",
+        ) from None
 
 
 async def _start_workflow(client: Client, resources: Resources, params: StartAnalysisInput) -> str:
@@ -311,6 +339,8 @@ async def start_analysis(
         idempotency_key=idempotency_key,
         ghost_requested=body.ghost,
     )
+    # Before the commit: a pin that fails leaves no analysis and spends no quota.
+    await _pin_video(resources, video, analysis)
     session.add(analysis)
     try:
         await session.commit()
@@ -358,6 +388,10 @@ async def _ensure_started(
         video = await session.get(Video, analysis.video_id)
         route = await session.get(Route, analysis.route_id) if analysis.route_id else None
         if user and video and route:
+            if not await resources.store.exists(
+                resources.settings.bucket, analysed_video_key(video, analysis)
+            ):
+                await _pin_video(resources, video, analysis)
             try:
                 client = await resources.temporal.client()
                 params = _workflow_input(resources, analysis, user, video, route, None)

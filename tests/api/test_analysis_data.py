@@ -19,6 +19,8 @@ from ascension.temporal_client import connect_temporal
 from tests.api.conftest import Climber, ClimberFactory, api_queue_prefix
 from tests.api.test_analyses import (
     V1,
+    VIDEO,
+    _put,
     _uploaded_route,
     _uploaded_video,
     _wait_for,
@@ -154,3 +156,37 @@ async def test_the_payload_bucket_expires_what_it_keeps(api_settings: Settings, 
         if rule.status == "Enabled" and rule.expiration is not None
     ]
     assert rules == [("", api_settings.payload_retention_days)]
+
+
+# --- finding 6: the video analysed is the one that was there at the start -------------------------
+async def test_a_put_after_the_start_does_not_change_the_video_analysed(
+    api: httpx.AsyncClient, climber: ClimberFactory, pipeline: FakePipeline
+) -> None:
+    me = await climber()
+    route_id = await _uploaded_route(api, me)
+    requested = await api.post(
+        f"{V1}/analysis/video/request-upload",
+        json={"content_type": "video/mp4", "size_bytes": len(VIDEO)},
+        headers=me.headers,
+    )
+    upload = requested.json()
+    assert (await _put(upload, VIDEO)).status_code == 200
+    started = await api.post(
+        f"{V1}/analysis/video/start",
+        json={"video_id": upload["video_id"], "route_id": route_id},
+        headers=me.headers,
+    )
+    assert started.status_code == 202, started.text
+    analysis_id = started.json()["analysis_id"]
+    await _wait_for(api, me, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
+
+    # The presigned URL is still valid: replay it with other bytes of the signed length.
+    swapped = b"\x00\x00\x00\x18ftypmp42" + b"S" * (len(VIDEO) - 12)
+    assert len(swapped) == len(VIDEO)
+    assert (await _put(upload, swapped)).status_code == 200
+
+    holds_url = f"{V1}/analysis/video/{analysis_id}/holds"
+    detected = (await api.get(holds_url, headers=me.headers)).json()["hold_map"]
+    assert (await api.post(holds_url, json={"hold_map": detected}, headers=me.headers)).is_success
+    await _wait_for(api, me, analysis_id, lambda b: "version" in b)
+    assert pipeline.videos_read[analysis_id] == VIDEO

@@ -8,6 +8,7 @@ toggles (fail once, bad input, hang) let a test drive each failure path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import uuid
@@ -23,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from ascension.storage import ObjectStore
+from ascension.storage import ObjectNotFound, ObjectStore
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
 from schema.analysis import (
@@ -114,6 +115,8 @@ class FakePipeline:
     skeleton_gate: asyncio.Event | None = None
     #: When set, skeleton extraction takes this long, heartbeating progress every 0.2 s.
     skeleton_seconds: float | None = None
+    #: With `store` set: the bytes skeleton extraction found at its video key, per analysis.
+    videos_read: dict[str, bytes] = field(default_factory=dict)
 
     # --- GPU ---------------------------------------------------------------------------------
     @activity.defn(name=names.DETECT_HOLDS)
@@ -139,6 +142,10 @@ class FakePipeline:
             # A worker that died: no heartbeats, never returns.
             await asyncio.sleep(3600)
         self.started_order.append(params.analysis_id)
+        if self.store is not None:
+            with contextlib.suppress(ObjectNotFound):  # tests that never uploaded a video
+                video = await self.store.get_bytes(params.bucket, params.video_key)
+                self.videos_read[params.analysis_id] = video
         if self.skeleton_gate is not None:
             # Half the video done, then hold until the test has looked at the progress.
             activity.heartbeat(StageProgress(self.frames // 2, self.frames))
