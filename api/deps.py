@@ -9,12 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import ApiError, unauthorized
 from api.resources import ApiResources
 from api.security import InvalidToken, TokenService
-from schema.models import AuthSession, Role
+from schema.models import AuthSession, Role, SubscriptionTier, User
 
 
 def get_resources(request: Request) -> ApiResources:
@@ -36,27 +37,37 @@ _bearer = HTTPBearer(auto_error=False, description="The access token from login 
 
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in caller."""
+    """The signed-in caller, with the role and plan the database gives the account now."""
 
     user_id: uuid.UUID
     session_id: uuid.UUID
     role: Role
+    tier: SubscriptionTier = SubscriptionTier.FREEMIUM
 
 
 async def authenticate(tokens: TokenService, session: AsyncSession, token: str) -> Principal:
-    """Check the JWT and that its sign-in session is still open (logout and reuse revoke it)."""
+    """Check the JWT and that its sign-in session is still open (logout and reuse revoke it).
+
+    Role and plan come from the account's row on every request, never from the token (which
+    lives 24 h): a demotion or a downgrade counts from the next request. Both rows are read
+    in one query, by primary key.
+    """
     try:
         claims = tokens.decode_access(token)
     except InvalidToken:
         raise unauthorized() from None
-    auth_session = await session.get(AuthSession, claims.session_id)
-    if (
-        auth_session is None
-        or auth_session.revoked_at is not None
-        or auth_session.user_id != claims.user_id
-    ):
+    statement = (
+        select(AuthSession, User)
+        .join(User, col(User.id) == col(AuthSession.user_id))
+        .where(col(AuthSession.id) == claims.session_id)
+    )
+    found = (await session.exec(statement)).first()
+    if found is None:
         raise unauthorized("this sign-in has ended; sign in again")
-    return Principal(claims.user_id, claims.session_id, claims.role)
+    auth_session, user = found
+    if auth_session.revoked_at is not None or auth_session.user_id != claims.user_id:
+        raise unauthorized("this sign-in has ended; sign in again")
+    return Principal(claims.user_id, claims.session_id, user.role, user.subscription_tier)
 
 
 async def current_principal(
