@@ -85,6 +85,11 @@ DEV_SERVER_DYNAMIC_CONFIG = [
     "matching.numTaskqueueReadPartitions=1",
     "--dynamic-config-value",
     "matching.numTaskqueueWritePartitions=1",
+    # DeleteWorkflowExecution waits until the run's close task is acknowledged, and the
+    # transfer queue acknowledges every 30 s by default: a deleted analysis' history lingered
+    # that long. A dev server has one shard; acknowledging every second costs nothing.
+    "--dynamic-config-value",
+    'history.transferProcessorUpdateAckInterval="1s"',
 ]
 
 

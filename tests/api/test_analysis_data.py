@@ -6,16 +6,20 @@ workflow and `FakePipeline` plays the GPU side (it records the bytes the skeleto
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from miniopy_async.api import Minio
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from ascension.settings import Settings
 from ascension.storage import make_object_store
 from ascension.temporal_client import connect_temporal
+from schema import names
 from tests.api.conftest import Climber, ClimberFactory, api_queue_prefix
 from tests.api.test_analyses import (
     V1,
@@ -25,7 +29,7 @@ from tests.api.test_analyses import (
     _uploaded_video,
     _wait_for,
 )
-from tests.utils.pipeline import FakePipeline, detected_map, gpu_worker
+from tests.utils.pipeline import FakePipeline, dense_hold_map, detected_map, gpu_worker
 from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 
 pytestmark = pytest.mark.integration
@@ -190,3 +194,50 @@ async def test_a_put_after_the_start_does_not_change_the_video_analysed(
     assert (await api.post(holds_url, json={"hold_map": detected}, headers=me.headers)).is_success
     await _wait_for(api, me, analysis_id, lambda b: "version" in b)
     assert pipeline.videos_read[analysis_id] == VIDEO
+
+
+# --- finding 9: delete leaves nothing -------------------------------------------------------------
+async def test_deleting_a_video_leaves_nothing_of_its_analyses(
+    api: httpx.AsyncClient,
+    climber: ClimberFactory,
+    pipeline: FakePipeline,
+    api_settings: Settings,
+    temporal_dev_env,
+) -> None:
+    me = await climber()
+    # A dense wall: its hold map (and the inputs carrying it) go to the payload bucket.
+    pipeline.hold_map = dense_hold_map(200, outline_points=16)
+    analysis_id, video_id = await _start_awaiting_validation(api, me)
+    holds_url = f"{V1}/analysis/video/{analysis_id}/holds"
+    detected = (await api.get(holds_url, headers=me.headers)).json()["hold_map"]
+    accepted = await api.post(holds_url, json={"hold_map": detected}, headers=me.headers)
+    assert accepted.status_code == 200, accepted.text
+    await _wait_for(api, me, analysis_id, lambda b: "version" in b)
+
+    def mine(key: str) -> bool:
+        return analysis_id in key or video_id in key
+
+    assert any(map(mine, await _keys(api_settings, api_settings.payload_bucket)))
+    assert any(map(mine, await _keys(api_settings, api_settings.bucket)))
+    workflow = temporal_dev_env.client.get_workflow_handle(names.analysis_workflow_id(analysis_id))
+    assert (await workflow.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+    assert (await api.delete(f"{V1}/videos/{video_id}", headers=me.headers)).status_code == 204
+
+    left = [
+        key
+        for bucket in (api_settings.bucket, api_settings.payload_bucket)
+        for key in await _keys(api_settings, bucket)
+        if mine(key)
+    ]
+    assert left == []
+    # The history (height, weight, hold maps) goes too; the server deletes asynchronously.
+    for _ in range(100):
+        try:
+            await workflow.describe()
+        except RPCError as err:
+            assert err.status == RPCStatusCode.NOT_FOUND
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the analysis' workflow execution is still there")
