@@ -111,6 +111,9 @@ STAGE_LABEL = {
     Stage.GHOST: "ghost climber",
     Stage.ANALYSIS: "analysis",
 }
+#: `workflow.patched` id: a cancellation requested through Temporal while an activity runs ends
+#: the run as Canceled (runs recorded before it failed with the cancelled step).
+CANCELLED_DURING_A_STEP_PATCH = "cancelled-during-a-step-ends-canceled"
 #: Lower keys run first on a task queue: "infinity" is the seeds' "server priority" tier.
 TIER_PRIORITY = {Tier.INFINITY: 1, Tier.PREMIUM: 3, Tier.FREEMIUM: 5}
 
@@ -205,7 +208,12 @@ class VideoAnalysisWorkflow:
 
     @workflow.signal
     def cancel(self, request: CancelInput) -> None:
-        """Stop the analysis: the running activity is cancelled and the upload cleaned up."""
+        """Stop the analysis: the running activity is cancelled and the upload cleaned up.
+
+        Kept for older clients; the run then ends Completed with the status ``cancelled``. The
+        API cancels through Temporal instead (``WorkflowHandle.cancel`` with the reason), which
+        records and publishes the same way and ends the run as Canceled in the Web UI.
+        """
         if self._cancel_reason is None:
             self._cancel_reason = request.reason
             if self._current is not None:
@@ -234,11 +242,20 @@ class VideoAnalysisWorkflow:
         except _Stop as stop:
             reason, status = stop.reason, stop.status
         except ActivityError as err:
+            if (
+                isinstance(err.cause, CancelledError)
+                and workflow.cancellation_reason() is not None
+                and workflow.patched(CANCELLED_DURING_A_STEP_PATCH)
+            ):
+                # Cancelled through Temporal while a step ran: the step's cancellation is the
+                # run's, not a failure of the step.
+                await self._end_cancelled()
+                raise asyncio.CancelledError(workflow.cancellation_reason()) from None
             reason, status = self._explain(err), Status.FAILED
         except asyncio.CancelledError:
-            # Cancelled through Temporal (Web UI, API): record, publish and clean up, then let
-            # the run end as Canceled.
-            await self._record_end("the analysis was cancelled", Status.CANCELLED)
+            # Cancelled through Temporal (the API's cancel, the Web UI): record, publish and
+            # clean up, then let the run end as Canceled.
+            await self._end_cancelled()
             raise
         await self._record_end(reason, status)
         if status == Status.CANCELLED:
@@ -383,9 +400,22 @@ class VideoAnalysisWorkflow:
         await self._cleanup()
         await workflow.wait_condition(workflow.all_handlers_finished)
 
+    async def _end_cancelled(self) -> None:
+        """Record and publish a cancellation requested through Temporal."""
+        if self._status == Status.COMPLETED:  # cancelled after the results were persisted
+            return
+        reason = workflow.cancellation_reason() or self._cancel_reason
+        await self._record_end(reason or "the analysis was cancelled", Status.CANCELLED)
+
     async def _record_end(self, reason: str, status: Status) -> None:
-        """Record the unsuccessful end, publish ``{stage}.failed`` and clean up the upload."""
+        """Record the unsuccessful end, publish ``{stage}.failed`` and clean up the upload.
+
+        The event names a stage of the documented contract: an end while the holds await the
+        climber (``hold_validation``, which the contract does not have) is the analysis'
+        (``analysis.failed``). The body's ``analysis_status`` tells a cancel from a failure.
+        """
         failed_stage = self._stage
+        event_stage = Stage.ANALYSIS if failed_stage == Stage.HOLD_VALIDATION else failed_stage
         self._last_error = reason
         self._status = status
         self._deadline = None
@@ -394,9 +424,9 @@ class VideoAnalysisWorkflow:
             names.RECORD_ANALYSIS_STATUS,
             RecordStatusInput(self._params.analysis_id, status, failed_stage, reason),
         )
-        await self._publish(failed_stage, "failed", reason)
+        await self._publish(event_stage, "failed", reason)
         # Legacy jobs waiting for a later stage would otherwise wait forever.
-        answered = {self._job_for(failed_stage)}
+        answered = {self._job_for(event_stage)}
         for stage, job_id in list(self._job_ids.items()):  # a signal may add one meanwhile
             if stage not in self._completed and job_id not in answered:
                 answered.add(job_id)

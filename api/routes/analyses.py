@@ -636,6 +636,9 @@ async def validate_holds(
 
 
 # --- cancel -------------------------------------------------------------------------------------
+CLIMBER_CANCEL_REASON = CancelInput().reason
+
+
 @router.post(
     "/{analysis_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
@@ -655,7 +658,9 @@ async def cancel_analysis(
         )
     handle = await _handle(resources, analysis)
     try:
-        await handle.signal(VideoAnalysisWorkflow.cancel, CancelInput("cancelled by the climber"))
+        # Temporal's own cancellation: the run records and publishes the end, then shows as
+        # Canceled in the Web UI (the `cancel` signal, kept for older clients, ends it Completed).
+        await handle.cancel(reason=CLIMBER_CANCEL_REASON)
     except RPCError:
         raise ApiError(409, "not_running", "the analysis has already ended") from None
     return AnalysisState(

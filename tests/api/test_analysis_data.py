@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from miniopy_async.api import Minio
+from sqlmodel import col, select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from ascension.db import session_scope
 from ascension.settings import Settings
 from ascension.storage import make_object_store
 from ascension.temporal_client import connect_temporal
 from schema import names
+from schema.models import AnalysisEventRecord
 from tests.api.conftest import Climber, ClimberFactory, api_queue_prefix
 from tests.api.test_analyses import (
     V1,
@@ -241,3 +246,42 @@ async def test_deleting_a_video_leaves_nothing_of_its_analyses(
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the analysis' workflow execution is still there")
+
+
+# --- finding 10: cancel -------------------------------------------------------------------------
+async def test_cancel_ends_the_run_as_canceled_with_a_documented_event(
+    api: httpx.AsyncClient,
+    climber: ClimberFactory,
+    pipeline: FakePipeline,
+    api_app: Any,
+    temporal_dev_env,
+) -> None:
+    me = await climber()
+    analysis_id, _ = await _start_awaiting_validation(api, me)
+    cancelled = await api.post(f"{V1}/analysis/video/{analysis_id}/cancel", headers=me.headers)
+    assert cancelled.status_code == 202, cancelled.text
+    state = await _wait_for(api, me, analysis_id, lambda b: b["status"] == "cancelled")
+    assert state["failure_reason"] == "cancelled by the climber"
+
+    workflow = temporal_dev_env.client.get_workflow_handle(names.analysis_workflow_id(analysis_id))
+    status = None
+    for _ in range(100):
+        status = (await workflow.describe()).status
+        if status != WorkflowExecutionStatus.RUNNING:
+            break
+        await asyncio.sleep(0.1)
+    assert status == WorkflowExecutionStatus.CANCELED
+
+    async with session_scope(api_app.state.resources.engine) as session:
+        rows = (
+            await session.exec(
+                select(AnalysisEventRecord)
+                .where(AnalysisEventRecord.analysis_id == uuid.UUID(analysis_id))
+                .order_by(col(AnalysisEventRecord.id))
+            )
+        ).all()
+    keys = [row.routing_key for row in rows]
+    assert keys == [f"hold_detection.completed.{analysis_id}", f"analysis.failed.{analysis_id}"]
+    body = rows[-1].body
+    assert (body["status"], body["analysis_status"]) == ("failed", "cancelled")
+    assert body["reason"] == "cancelled by the climber"

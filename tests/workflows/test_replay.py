@@ -28,6 +28,8 @@ def test_every_key_scenario_is_recorded() -> None:
         "deadline_proceeds_with_detected_map",
         "bad_input_failure",
         "cancel_while_awaiting_validation",
+        "cancel_requested_while_awaiting_validation",
+        "cancel_requested_during_skeleton",
     } <= names
 
 

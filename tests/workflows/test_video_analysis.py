@@ -14,8 +14,14 @@ import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.progress import read_progress
@@ -190,7 +196,7 @@ async def test_deadline_can_expire_the_analysis(
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
     assert "not validated within 24 h" in str(failed.value.cause)
-    assert fake.routing_keys[-1] == f"hold_validation.failed.{params.analysis_id}"
+    assert fake.routing_keys[-1] == f"analysis.failed.{params.analysis_id}"
     assert fake.statuses[-1].status == Status.FAILED
     assert fake.cleaned == [params.video_key]
 
@@ -286,9 +292,55 @@ async def test_cancel_signal_stops_and_cleans_up(
         await record_history(handle, "cancel_while_awaiting_validation")
     assert result.status == Status.CANCELLED
     assert names.EXTRACT_SKELETON not in fake.calls
-    assert fake.routing_keys[-1] == f"hold_validation.failed.{params.analysis_id}"
-    assert fake.events[-1].reason == "changed my mind"
+    # `hold_validation` is no stage of the documented contract: the end is the analysis'.
+    assert fake.routing_keys[-1] == f"analysis.failed.{params.analysis_id}"
+    assert (fake.events[-1].status, fake.events[-1].reason) == (
+        Status.CANCELLED,
+        "changed my mind",
+    )
     assert fake.cleaned == [params.video_key]
+
+
+async def test_cancellation_ends_the_run_as_canceled_after_recording_and_publishing(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The API cancels through Temporal: the run records, publishes, cleans up, and shows as
+    Canceled (not Completed) in the Web UI, whether it waited for holds or ran a GPU step."""
+    gate = asyncio.Event()
+    fake = FakePipeline(skeleton_gate=gate)
+    waiting = analysis_input(task_queue)
+    running = analysis_input(task_queue, route_hold_map=detected_map())
+    async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
+        first = await _start(temporal_dev_env, waiting)
+        await wait_for_status(first, Status.AWAITING_HOLD_VALIDATION)
+        await first.cancel(reason="cancelled by the climber")
+        with pytest.raises(WorkflowFailureError) as ended:
+            await first.result()
+        assert isinstance(ended.value.cause, CancelledError)
+        assert (await first.describe()).status == WorkflowExecutionStatus.CANCELED
+        await record_history(first, "cancel_requested_while_awaiting_validation")
+
+        second = await _start(temporal_dev_env, running)
+        await asyncio.wait_for(fake.skeleton_started.wait(), 30)
+        await second.cancel(reason="cancelled by the climber")
+        with pytest.raises(WorkflowFailureError) as ended:
+            await second.result()
+        assert isinstance(ended.value.cause, CancelledError)
+        assert (await second.describe()).status == WorkflowExecutionStatus.CANCELED
+        progress = await second.query(VideoAnalysisWorkflow.status)
+        gate.set()
+        await record_history(second, "cancel_requested_during_skeleton")
+    assert (progress.status, progress.last_error) == (Status.CANCELLED, "cancelled by the climber")
+    by_analysis = {event.analysis_id: event for event in fake.events if event.outcome == "failed"}
+    assert by_analysis[waiting.analysis_id].routing_key == f"analysis.failed.{waiting.analysis_id}"
+    assert by_analysis[running.analysis_id].routing_key == (
+        f"skeleton.failed.{running.analysis_id}"
+    )
+    for event in by_analysis.values():
+        assert (event.status, event.reason) == (Status.CANCELLED, "cancelled by the climber")
+    cancelled = [s for s in fake.statuses if s.status == Status.CANCELLED]
+    assert {s.analysis_id for s in cancelled} == {waiting.analysis_id, running.analysis_id}
+    assert sorted(fake.cleaned) == sorted([waiting.video_key, running.video_key])
 
 
 async def test_repeated_start_returns_the_running_analysis(
