@@ -26,8 +26,12 @@ from api.app import create_app, uvicorn_options
 from ascension.db import session_scope
 from ascension.servers.process import free_port
 from ascension.settings import Settings
+from ascension.storage import make_object_store
+from ascension.temporal_client import connect_temporal
 from schema.analysis import Tier
 from schema.models import Role, User
+from tests.utils.pipeline import FakePipeline, gpu_worker
+from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 
 _QUEUES = f"api-{uuid.uuid4().hex[:8]}"
 
@@ -157,3 +161,19 @@ def climber(api: httpx.AsyncClient, api_app: FastAPI) -> ClimberFactory:
         return Climber(user_id, email, password, body["access_token"], body["refresh_token"])
 
     return make
+
+
+@pytest.fixture(scope="module")
+async def pipeline(api_settings: Settings, temporal_dev_env) -> AsyncIterator[FakePipeline]:
+    """The production CPU worker and a fake GPU worker serving the API's task queues."""
+    store = make_object_store(api_settings)
+    fake = FakePipeline(store=store)
+    async with open_cpu_resources(api_settings) as resources:
+        target = temporal_dev_env.client.service_client.config.target_host
+        client = await connect_temporal(api_settings, resources.store, target=target)
+        async with (
+            build_cpu_worker(client, resources, task_queue=api_settings.cpu_task_queue),
+            gpu_worker(client, api_queue_prefix(), fake),
+        ):
+            yield fake
+    await store.close()

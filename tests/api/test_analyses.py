@@ -10,7 +10,6 @@ import asyncio
 import gzip
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,35 +21,17 @@ from sqlalchemy import update
 from ascension.db import session_scope
 from ascension.settings import Settings
 from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
 from schema import names
 from schema.analysis import Status, Tier
 from schema.models import Analysis, Role, UsageQuota, Video
-from tests.api.conftest import Climber, ClimberFactory, api_queue_prefix
-from tests.utils.pipeline import FakePipeline, gpu_worker
-from worker_cpu.worker import build_cpu_worker, open_cpu_resources
+from tests.api.conftest import Climber, ClimberFactory
+from tests.utils.pipeline import FakePipeline
 
 pytestmark = pytest.mark.integration
 
 V1 = "/api/v1"
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"v" * 4000
 PHOTO = b"\xff\xd8\xff\xe0" + b"p" * 3000
-
-
-@pytest.fixture(scope="module")
-async def pipeline(api_settings: Settings, temporal_dev_env) -> AsyncIterator[FakePipeline]:
-    """The production CPU worker and a fake GPU worker serving the API's task queues."""
-    store = make_object_store(api_settings)
-    fake = FakePipeline(store=store)
-    async with open_cpu_resources(api_settings) as resources:
-        target = temporal_dev_env.client.service_client.config.target_host
-        client = await connect_temporal(api_settings, resources.store, target=target)
-        async with (
-            build_cpu_worker(client, resources, task_queue=api_settings.cpu_task_queue),
-            gpu_worker(client, api_queue_prefix(), fake),
-        ):
-            yield fake
-    await store.close()
 
 
 async def _put(upload: dict[str, Any], data: bytes, **header_overrides: str) -> httpx.Response:

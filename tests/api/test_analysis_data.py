@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,11 +20,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ascension.db import session_scope
 from ascension.settings import Settings
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
 from schema import names
 from schema.models import AnalysisEventRecord
-from tests.api.conftest import Climber, ClimberFactory, api_queue_prefix
+from tests.api.conftest import Climber, ClimberFactory
 from tests.api.test_analyses import (
     V1,
     VIDEO,
@@ -34,26 +31,9 @@ from tests.api.test_analyses import (
     _uploaded_video,
     _wait_for,
 )
-from tests.utils.pipeline import FakePipeline, dense_hold_map, detected_map, gpu_worker
-from worker_cpu.worker import build_cpu_worker, open_cpu_resources
+from tests.utils.pipeline import FakePipeline, dense_hold_map, detected_map
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def pipeline(api_settings: Settings, temporal_dev_env) -> AsyncIterator[FakePipeline]:
-    """The production CPU worker and a fake GPU worker serving the API's task queues."""
-    store = make_object_store(api_settings)
-    fake = FakePipeline(store=store)
-    async with open_cpu_resources(api_settings) as resources:
-        target = temporal_dev_env.client.service_client.config.target_host
-        client = await connect_temporal(api_settings, resources.store, target=target)
-        async with (
-            build_cpu_worker(client, resources, task_queue=api_settings.cpu_task_queue),
-            gpu_worker(client, api_queue_prefix(), fake),
-        ):
-            yield fake
-    await store.close()
 
 
 @pytest.fixture(autouse=True)

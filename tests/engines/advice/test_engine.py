@@ -127,7 +127,7 @@ def _finding(rule_id: str, severity: str, start_s: float, **evidence: float) -> 
     )
 
 
-def _dummy_rule(rule_id: str, confidence: float, found: list[AdviceItem]) -> Rule:
+def _rule_named(rule_id: str, confidence: float, found: list[AdviceItem]) -> Rule:
     def check(ctx: AdviceContext) -> list[AdviceItem]:
         return found
 
@@ -136,13 +136,13 @@ def _dummy_rule(rule_id: str, confidence: float, found: list[AdviceItem]) -> Rul
 
 def test_merging_quotes_the_worst_occurrence_and_keeps_severity_honest() -> None:
     found = [
-        _finding("dummy", "warning", 1.0, figure=3.0),
-        _finding("dummy", "critical", 4.0, figure=2.0),
-        _finding("dummy", "warning", 7.0, figure=9.0),
+        _finding("sample", "warning", 1.0, figure=3.0),
+        _finding("sample", "critical", 4.0, figure=2.0),
+        _finding("sample", "warning", 7.0, figure=9.0),
     ]
 
-    sure = merge_findings(_dummy_rule("dummy", 0.9, found), found)
-    unsure = merge_findings(_dummy_rule("dummy", CRITICAL_MIN_CONFIDENCE - 0.1, found), found)
+    sure = merge_findings(_rule_named("sample", 0.9, found), found)
+    unsure = merge_findings(_rule_named("sample", CRITICAL_MIN_CONFIDENCE - 0.1, found), found)
 
     # Severity first, then the measure: the critical one is quoted.
     assert (sure.move_index, sure.severity, sure.evidence["figure"]) == (4, "critical", 2.0)
@@ -151,7 +151,7 @@ def test_merging_quotes_the_worst_occurrence_and_keeps_severity_honest() -> None
     assert sure.holds == ("h1", "h4", "h7")
     assert (
         sure.message_en
-        == "Dummy on 3 moves: 2 (1.0 s), 5 (4.0 s) and 8 (7.0 s). Move 5: something."
+        == "Sample on 3 moves: 2 (1.0 s), 5 (4.0 s) and 8 (7.0 s). Move 5: something."
     )
     # Critical needs a confidence the video can back.
     assert unsure.severity == "warning"
@@ -160,20 +160,20 @@ def test_merging_quotes_the_worst_occurrence_and_keeps_severity_honest() -> None
 
 def test_findings_off_the_moves_are_counted_as_times() -> None:
     found = [
-        replace(_finding("dummy", "warning", 1.0, figure=1.0), move_index=None),
-        _finding("dummy", "warning", 4.0, figure=2.0),
+        replace(_finding("sample", "warning", 1.0, figure=1.0), move_index=None),
+        _finding("sample", "warning", 4.0, figure=2.0),
     ]
 
-    item = merge_findings(_dummy_rule("dummy", 0.8, found), found)
+    item = merge_findings(_rule_named("sample", 0.8, found), found)
 
-    assert item.message_en == "Dummy 2 times: at 1.0 s and move 5 at 4.0 s. Move 5: something."
+    assert item.message_en == "Sample 2 times: at 1.0 s and move 5 at 4.0 s. Move 5: something."
     assert [o.move_index for o in item.occurrences] == [None, 4]
 
 
 def test_one_finding_keeps_its_own_message() -> None:
-    [found] = [_finding("dummy", "info", 2.0, figure=1.0)]
+    [found] = [_finding("sample", "info", 2.0, figure=1.0)]
 
-    item = merge_findings(_dummy_rule("dummy", 0.8, [found]), [found])
+    item = merge_findings(_rule_named("sample", 0.8, [found]), [found])
 
     assert item.message_en == found.message_en
     assert item.occurrences == (found.occurrence(),)
@@ -183,7 +183,7 @@ def test_one_finding_keeps_its_own_message() -> None:
 def test_ranking_weighs_severity_occurrences_and_confidence() -> None:
     def merged(rule_id: str, severity: str, count: int, confidence: float) -> AdviceItem:
         found = [_finding(rule_id, severity, float(t), figure=1.0) for t in range(count)]
-        return merge_findings(_dummy_rule(rule_id, confidence, found), found)
+        return merge_findings(_rule_named(rule_id, confidence, found), found)
 
     critical_once = merged("critical_once", "critical", 1, 0.9)
     warning_often = merged("warning_often", "warning", 9, 0.9)
@@ -206,7 +206,7 @@ def test_at_most_a_handful_of_items_the_best_ranked(monkeypatch: pytest.MonkeyPa
         found = [
             _finding(f"extra_{number}", "warning", float(t), figure=1.0) for t in range(number + 1)
         ]
-        monkeypatch.setitem(RULES, f"extra_{number}", _dummy_rule(f"extra_{number}", 0.9, found))
+        monkeypatch.setitem(RULES, f"extra_{number}", _rule_named(f"extra_{number}", 0.9, found))
 
     def advice(**options: int | None) -> list[AdviceItem]:
         return generate_advice(
