@@ -31,6 +31,7 @@ import numpy as np
 
 from engines.biomech.body import endpoint, pixel_points
 from engines.contacts.geometry import hold_shapes, touched_hold
+from engines.contacts.track import RADIUS_FRACTION, TOLERANCE_FRACTION
 from engines.errors import EngineInputError
 from engines.limbs import Limb
 from engines.pose.timeline import FrameQuality, Landmark, SkeletonTimeline
@@ -53,10 +54,6 @@ FLOOR_TOUCH_S: Final = 0.4
 MIN_HOP_S: Final = 0.5
 #: A climb shorter than this cannot be analysed move by move.
 MIN_CLIMB_S: Final = 1.5
-#: Hands touch a hold within this fraction of stature of its outline (as in the contacts engine).
-TOUCH_STATURES: Final = 0.03
-#: ...and within this of the centre of a hold without an outline.
-TOUCH_RADIUS_STATURES: Final = 0.06
 
 _FEET: Final = (
     (_L.LEFT_ANKLE, _L.LEFT_HEEL, _L.LEFT_FOOT_INDEX),
@@ -242,7 +239,8 @@ def _floor_level(
 def _touching(
     hold_map: HoldMap, timeline: SkeletonTimeline, points: np.ndarray, stature_px: float
 ) -> np.ndarray:
-    tolerance, radius = TOUCH_STATURES * stature_px, TOUCH_RADIUS_STATURES * stature_px
+    # Touching means what it means to the contacts engine.
+    tolerance, radius = TOLERANCE_FRACTION * stature_px, RADIUS_FRACTION * stature_px
     shapes = hold_shapes(
         hold_map,
         frame_width=timeline.frame_width,

@@ -88,18 +88,19 @@ class LiveApi:
     ws_url: str
 
 
-@pytest.fixture(scope="session")
-async def live_api(api_app: FastAPI) -> AsyncIterator[LiveApi]:
-    """The session's app served by uvicorn on a loopback port (its lifespan already ran)."""
+@contextlib.asynccontextmanager
+async def served(app: FastAPI, settings: Settings) -> AsyncIterator[str]:
+    """``app`` behind uvicorn on a loopback port, configured as `ascension api` does (its
+    lifespan is the caller's business); yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        api_app,
+        app,
         host="127.0.0.1",
         port=port,
         lifespan="off",
         log_level="warning",
         ws="websockets-sansio",
-        **uvicorn_options(api_app.state.settings),
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -108,11 +109,18 @@ async def live_api(api_app: FastAPI) -> AsyncIterator[LiveApi]:
             task.result()
         await asyncio.sleep(0.02)
     try:
-        yield LiveApi(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def live_api(api_app: FastAPI) -> AsyncIterator[LiveApi]:
+    """The session's app served by uvicorn on a loopback port (its lifespan already ran)."""
+    async with served(api_app, api_app.state.settings) as base_url:
+        yield LiveApi(base_url, "ws" + base_url.removeprefix("http"))
 
 
 @dataclass

@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from websockets.asyncio.client import connect
@@ -27,10 +26,9 @@ from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app, uvicorn_options
 from ascension.db import session_scope
-from ascension.servers.process import free_port
 from ascension.settings import Settings
 from schema.models import Analysis, Route, Video
-from tests.api.conftest import ClimberFactory, LiveApi
+from tests.api.conftest import ClimberFactory, LiveApi, served
 
 AUTH = "/api/v1/auth"
 PASSWORD = "correct horse battery"
@@ -291,32 +289,6 @@ async def test_finding1_the_websocket_token_never_reaches_the_server_log(
 
 
 # --- finding 8: X-Forwarded-For only from configured proxies ------------------------------------
-@contextlib.asynccontextmanager
-async def _served(app: FastAPI, settings: Settings) -> AsyncIterator[str]:
-    """The app behind uvicorn exactly as `ascension api` configures it."""
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        **uvicorn_options(settings),
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, timeout=10)
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("trusted", "third_answer"),
@@ -335,7 +307,7 @@ async def test_finding8_a_spoofed_forwarded_for_does_not_change_the_rate_limit_k
     guess = {"email": "victim@example.com", "password": "guess"}
     async with (
         app.router.lifespan_context(app),
-        _served(app, settings) as base_url,
+        served(app, settings) as base_url,
         httpx.AsyncClient(base_url=base_url) as client,
     ):
         codes = [
