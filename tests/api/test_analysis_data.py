@@ -205,6 +205,8 @@ async def test_deleting_a_video_leaves_nothing_of_its_analyses(
     assert any(map(mine, await _keys(api_settings, api_settings.payload_bucket)))
     assert any(map(mine, await _keys(api_settings, api_settings.bucket)))
     workflow = temporal_dev_env.client.get_workflow_handle(names.analysis_workflow_id(analysis_id))
+    # The result is readable once persisted; the run closes a moment later (its last events).
+    await asyncio.wait_for(workflow.result(), timeout=30)
     assert (await workflow.describe()).status == WorkflowExecutionStatus.COMPLETED
 
     assert (await api.delete(f"{V1}/videos/{video_id}", headers=me.headers)).status_code == 204
