@@ -2,8 +2,9 @@
 
 A state gives each limb a hold or nothing. One limb moves per step, onto a hold within the body's
 reach: a torso must fit between all the holds of the new state (`geometry.fit_torso`), feet stay
-at least half a trunk below the hands, a hand and a foot never share a hold, and a limb only lets
-go while the other hand holds on. A move costs effort: one unit for the move itself, the distance
+at least half a trunk below the hands, a hand and a foot never share a hold, two feet share one
+only to match (the other foot leaves it next) or on a volume, and a limb only lets go while the
+other hand holds on. A move costs effort: one unit for the move itself, the distance
 the limb travels as a fraction of its reach, how stretched the new position is beyond a relaxed
 60 % of reach, how bunched up it is (hands less than 45 % of stature above the feet), and
 penalties for hand moves without feet on the wall and for crossed hands or feet. A limb travels

@@ -2,6 +2,12 @@
 
 A state is four hold indices in Limb order, -1 for a limb off the wall. Costs are computed for
 whole batches of proposed moves at once (numpy), because a dense wall proposes thousands per step.
+
+Feet share a hold only to match: a foot may join the other on a hold, and the next move must then
+be the other foot leaving it (the swap a climber makes to change feet). Two feet do not fit on an
+ordinary foothold for more than that moment, and without the rule the cheapest plan on a wall
+with one column of foot chips stands on every chip with both feet, which no climber does.
+Volumes are the exception: a volume is big enough to stand on with both feet.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from schema.holds import HoldMap
 LIMBS: tuple[Limb, ...] = tuple(Limb)
 #: Hold types only feet use.
 FOOT_ONLY_TYPES = frozenset({"foot_chip"})
+#: Hold types big enough for both feet at once; on any other hold feet only meet to match.
+TWO_FEET_TYPES = frozenset({"volume"})
 RELAXED_STRETCH = 0.6
 W_DISTANCE = 0.5
 W_STRETCH = 2.0
@@ -40,12 +48,14 @@ COMFORT_GAP_STATURE = 0.45
 
 @dataclass
 class Wall:
-    """Hold ids, positions (work units) and which holds hands may take; ``finish`` indexes ids."""
+    """Hold ids, positions (work units), which holds hands may take and which hold two feet
+    (``roomy``, see `TWO_FEET_TYPES`); ``finish`` indexes ids."""
 
     ids: list[str]
     positions: np.ndarray
     hand_ok: np.ndarray
     finish: int
+    roomy: np.ndarray
 
     @classmethod
     def build(
@@ -70,7 +80,8 @@ class Wall:
             top = ids.index(finish)
         else:
             raise GhostInputError(f"the finish hold {finish!r} is not on the hold map")
-        return cls(ids, positions, hand_ok, top)
+        roomy = np.array([hold.type in TWO_FEET_TYPES for hold in hold_map.holds])
+        return cls(ids, positions, hand_ok, top, roomy)
 
     def state_key(self, state: Mapping[Limb, str | None]) -> Key:
         index = {hold_id: i for i, hold_id in enumerate(self.ids)}
@@ -134,7 +145,9 @@ class ClimbSpace:
         return W_REMAINING * total / self.reach[0] + W_FEET_REMAINING * climb / self.reach[2]
 
     def expand(self, nodes: list[Node]) -> list[tuple[Node, Expansion]]:
-        proposals = [(node, new, limb) for node in nodes for new, limb in self._proposals(node.key)]
+        proposals = [
+            (node, new, limb) for node in nodes for new, limb in self.proposals(node.key, node.limb)
+        ]
         if not proposals:
             return []
         old = np.array([node.key for node, _, _ in proposals])
@@ -147,12 +160,22 @@ class ClimbSpace:
             if np.isfinite(c)
         ]
 
-    def _proposals(self, key: Key) -> list[tuple[Key, int]]:
-        """Moves that pass the cheap tests (hold kinds, support, feet below hands, pair reach)."""
+    def proposals(self, key: Key, last: int = -1) -> list[tuple[Key, int]]:
+        """Moves that pass the cheap tests (hold kinds, support, feet below hands, pair reach,
+        feet sharing a hold only to match).
+
+        Args:
+            key: the state.
+            last: the limb whose move led to ``key`` (-1 at the start): after a foot matched
+                onto the other foot's hold, only that other foot may move.
+        """
         positions = self.wall.positions
         on = np.array(key) >= 0
+        matched = key[2] >= 0 and key[2] == key[3] and not self.wall.roomy[key[2]]
         proposals: list[tuple[Key, int]] = []
         for limb in range(4):
+            if matched and (limb < 2 or limb == last):
+                continue  # a foot match is a swap: the foot that was there leaves next
             others = [j for j in range(4) if j != limb and on[j]]
             if key[limb] >= 0 and not any(j < 2 for j in others):
                 continue  # letting go needs the other hand on the wall

@@ -11,6 +11,7 @@ from engines.ghost.body import MIN_VISIBILITY
 from engines.ghost.errors import GhostInputError
 from engines.ghost.geometry import hold_positions
 from engines.ghost.planner import FOOT_ONLY_TYPES, LIMBS
+from engines.ghost.space import TWO_FEET_TYPES
 from engines.limbs import Limb
 from engines.pose.timeline import FrameQuality, SkeletonTimeline
 from schema.holds import HoldMap
@@ -30,7 +31,11 @@ def default_start(
 
     Each limb's contact point (mean of `Limb.contact_landmarks`) is the median over the first
     ``frames`` detected frames in which it is visible; it takes the nearest hold whose outline
-    comes within ``radius`` of it (hands skip foot-only holds).
+    comes within ``radius`` of it (hands skip foot-only holds). Two feet never start on one
+    hold unless it is a volume (`engines.ghost.space.TWO_FEET_TYPES`): the foot nearer to it
+    keeps it and the other takes its next hold within ``radius``, or none. The planner lets feet
+    share a hold only for a match, so a start with both feet on one chip would force its first
+    move; more often it is two feet seen close together over one detected hold.
 
     Args:
         timeline: the climber's skeleton.
@@ -65,8 +70,10 @@ def default_start(
         [_extent(hold.polygon, where[hold.id], timeline.aspect) for hold in hold_map.holds]
     )
     hand_ok = np.array([hold.type not in FOOT_ONLY_TYPES for hold in hold_map.holds], dtype=bool)
+    roomy = {hold.id for hold in hold_map.holds if hold.type in TWO_FEET_TYPES}
 
     start: dict[Limb, str | None] = {}
+    gaps: dict[Limb, np.ndarray] = {}
     for limb in LIMBS:
         index = [int(i) for i in limb.contact_landmarks]
         visible = np.all(seen[:, index], axis=1)
@@ -77,10 +84,23 @@ def default_start(
         point = np.nanmedian(contact, axis=0)
         gap = np.maximum(np.linalg.norm(centres - point, axis=1) - extent, 0.0)
         gap[~hand_ok if limb.is_hand else np.zeros_like(hand_ok)] = np.inf
-        order = sorted(range(len(ids)), key=lambda i: (gap[i], ids[i]))
-        if gap[order[0]] <= radius:
-            start[limb] = ids[order[0]]
+        gaps[limb] = gap
+        start[limb] = _nearest(gap, ids, radius)
+    feet = (Limb.LEFT_FOOT, Limb.RIGHT_FOOT)
+    shared = start[feet[0]]
+    if shared is not None and shared == start[feet[1]] and shared not in roomy:
+        at = ids.index(shared)
+        # The foot farther from the hold moves on; on a tie the right foot does.
+        _, moves = sorted(feet, key=lambda limb: (gaps[limb][at], LIMBS.index(limb)))
+        gaps[moves][at] = np.inf
+        start[moves] = _nearest(gaps[moves], ids, radius)
     return start
+
+
+def _nearest(gap: np.ndarray, ids: list[str], radius: float) -> str | None:
+    """The hold with the smallest gap (ties by id) if it is within ``radius``, else None."""
+    best = min(range(len(ids)), key=lambda i: (gap[i], ids[i]))
+    return ids[best] if gap[best] <= radius else None
 
 
 def _extent(polygon: list[tuple[float, float]], centre: np.ndarray, aspect: float) -> float:

@@ -220,3 +220,18 @@ def feet_and_jugs(top_gap: float, *, with_mid: bool = True) -> HoldMap:
         image_height=HEIGHT,
         holds=[Hold(id=i, x=x / ASPECT, y=y, type=t) for i, x, y, t in holds],
     )
+
+
+def chip_column(foot_type: str = "foot_chip", spacing: float = 0.06) -> HoldMap:
+    """`ladder`'s jugs in red (a gym route) over one column of small foot holds ``c0``,
+    ``c1``, ... centred between them, ``spacing`` apart from y 0.97 up. With ``route_color="red"``
+    the hands climb the ladder; the cheapest feet stand on the centre column, where nothing but
+    the rule on shared holds keeps both feet off one chip."""
+    holds = [(hold.id, hold.x * ASPECT, hold.y, "jug", "red") for hold in ladder().holds]
+    for i, y in enumerate(np.arange(0.97, 0.3, -spacing)):
+        holds.append((f"c{i}", 0.28, float(y), foot_type, ""))
+    return HoldMap(
+        image_width=WIDTH,
+        image_height=HEIGHT,
+        holds=[Hold(id=i, x=x / ASPECT, y=y, type=t, color=c) for i, x, y, t, c in holds],
+    )

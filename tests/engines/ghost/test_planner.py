@@ -4,6 +4,7 @@ import pytest
 from engines.errors import EngineInputError
 from engines.ghost import GhostInputError, NoRouteError, body_model, plan_sequence
 from engines.ghost.geometry import anchor_offsets, hold_positions
+from engines.ghost.space import LIMBS, ClimbSpace, Wall
 from engines.limbs import Limb
 from schema.holds import Hold, HoldMap
 from tests.engines.ghost import synthetic
@@ -151,3 +152,58 @@ def test_a_route_colour_keeps_hands_on_the_route(short):
     assert hand_moves and all(not m.to_hold.startswith("R") for m in hand_moves)
     assert any(m.to_hold.startswith("R") for m in plan.moves if not m.limb.is_hand)
     assert plan.finish_hold == "top"
+
+
+CHIP_START = {
+    Limb.LEFT_HAND: "L4",
+    Limb.RIGHT_HAND: "R4",
+    Limb.LEFT_FOOT: "c0",
+    Limb.RIGHT_FOOT: "c1",
+}
+
+
+def _feet_together(state: dict[Limb, str | None]) -> bool:
+    return state[Limb.LEFT_FOOT] is not None and state[Limb.LEFT_FOOT] == state[Limb.RIGHT_FOOT]
+
+
+def test_feet_share_a_small_hold_only_to_match(short):
+    # Both feet on one big volume is what this wall makes cheapest: the rule is what stops it.
+    volumes = plan_sequence(synthetic.chip_column("volume"), short, CHIP_START, route_color="red")
+    assert any(
+        _feet_together(a) and _feet_together(b)
+        for a, b in zip(volumes.states, volumes.states[1:], strict=False)
+    )
+
+    plan = plan_sequence(synthetic.chip_column(), short, CHIP_START, route_color="red")
+
+    assert plan.states[-1][Limb.LEFT_HAND] == plan.states[-1][Limb.RIGHT_HAND] == "top"
+    assert not any(
+        _feet_together(a) and _feet_together(b)
+        for a, b in zip(plan.states, plan.states[1:], strict=False)
+    )
+    for k, state in enumerate(plan.states):
+        if _feet_together(state):  # a match: the foot that was there leaves at once
+            assert 0 < k < len(plan.moves)
+            joined, leaves = plan.moves[k - 1].limb, plan.moves[k].limb
+            assert {joined, leaves} == {Limb.LEFT_FOOT, Limb.RIGHT_FOOT}
+
+
+def test_after_a_foot_match_only_the_other_foot_moves(short):
+    wall = Wall.build(synthetic.chip_column(), short, None, "red")
+    space = ClimbSpace(wall, short, match_finish=True)
+    at = {hold_id: i for i, hold_id in enumerate(wall.ids)}
+    matched = (at["L4"], at["R4"], at["c1"], at["c1"])
+
+    after_left = space.proposals(matched, last=LIMBS.index(Limb.LEFT_FOOT))
+    at_start = space.proposals(matched)
+
+    assert after_left and {limb for _, limb in after_left} == {LIMBS.index(Limb.RIGHT_FOOT)}
+    assert {limb for _, limb in at_start} == {2, 3}  # a start on one chip: either foot leaves
+    # On a volume both feet may stay, so every limb may move.
+    roomy = Wall.build(synthetic.chip_column("volume"), short, None, "red")
+    assert {limb for _, limb in ClimbSpace(roomy, short, True).proposals(matched, last=2)} == {
+        0,
+        1,
+        2,
+        3,
+    }

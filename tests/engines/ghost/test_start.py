@@ -91,3 +91,25 @@ def test_route_colour_is_what_both_start_hands_share():
     assert start_route_color(dict(zip(hands, ("a", "c"), strict=True)), hold_map) is None
     assert start_route_color(dict(zip(hands, ("d", "d"), strict=True)), hold_map) is None
     assert start_route_color({Limb.LEFT_HAND: "a"}, hold_map) is None
+
+
+def test_two_feet_start_on_one_hold_only_on_a_volume():
+    timeline, contact = climber_and_contacts()
+    left, right = contact[Limb.LEFT_FOOT], contact[Limb.RIGHT_FOOT]
+    # A chip between the feet, a little nearer the left one, and a hold just beyond it.
+    chip = left + 0.45 * (right - left)
+    radius = float(np.linalg.norm(right - left))
+    beyond = right + 0.7 * (right - left)
+
+    def start(*holds: Hold) -> dict[Limb, str | None]:
+        hold_map = HoldMap(synthetic.WIDTH, synthetic.HEIGHT, list(holds))
+        return default_start(timeline, hold_map, radius=radius)
+
+    # The nearer foot keeps the chip; the other takes its next hold, or none.
+    with_other = start(hold("chip", chip, "foot_chip"), hold("other", beyond, "foot_chip"))
+    assert (with_other[Limb.LEFT_FOOT], with_other[Limb.RIGHT_FOOT]) == ("chip", "other")
+    alone = start(hold("chip", chip, "foot_chip"))
+    assert (alone[Limb.LEFT_FOOT], alone[Limb.RIGHT_FOOT]) == ("chip", None)
+    # Both feet fit on a volume.
+    volume = start(hold("volume", chip, "volume"), hold("other", beyond, "foot_chip"))
+    assert volume[Limb.LEFT_FOOT] == volume[Limb.RIGHT_FOOT] == "volume"
