@@ -33,12 +33,14 @@ async def write_result_document(store: ObjectStore, params: PersistResultsInput)
     advice = json.loads(gzip.decompress(await store.get_bytes(bucket, result.advice_key)))
     ghost: SkeletonTimeline | None = None
     ghost_moves: list[dict[str, Any]] | None = None
+    ghost_verdict: dict[str, Any] | None = None
     if result.ghost_key:
         ghost = SkeletonTimeline.from_bytes(await store.get_bytes(bucket, result.ghost_key))
         plan_key = names.result_key(params.analysis_id, "ghost_plan")
         if await store.exists(bucket, plan_key):
             plan = json.loads(gzip.decompress(await store.get_bytes(bucket, plan_key)))
             ghost_moves = plan["moves"]
+            ghost_verdict = plan.get("verdict")  # absent in plans stored before verdicts
     hold_map = params.hold_map or HoldMap(skeleton.frame_width, skeleton.frame_height)
     climb = advice.get("climb")
     if climb:
@@ -55,6 +57,7 @@ async def write_result_document(store: ObjectStore, params: PersistResultsInput)
             advice=advice.get("advice", []),
             ghost=ghost,
             ghost_moves=ghost_moves,
+            ghost_verdict=ghost_verdict,
             ghost_skipped_reason=result.ghost_skipped_reason,
             extra={
                 # The climb inside the video (None in results recorded before segmentation).

@@ -239,7 +239,7 @@ class VisionActivities:
                 climbing, track, moves, biomech, params.hold_map, params.morphology
             )
             summary = biomech.summary()
-            reading = climb_reading(segment, track, params.hold_map)
+            reading = climb_reading(segment, track, params.hold_map, moves)
             document = {
                 "climb": {
                     **segment.to_dict(),
@@ -295,7 +295,12 @@ class VisionActivities:
         await self._store.put_bytes(params.bucket, params.output_key, ghost.timeline.to_bytes())
         moves = [move.to_dict() for move in ghost.moves]
         plan_key = names.result_key(params.analysis_id, "ghost_plan")
-        await self._store.put_bytes(params.bucket, plan_key, _dump_json_gz({"moves": moves}))
+        # The verdict says whether the ghost beats the climber's own sequence, so the app
+        # never presents it as an improvement when it is not one (None: nothing to compare).
+        verdict = ghost.verdict.to_dict() if ghost.verdict is not None else None
+        await self._store.put_bytes(
+            params.bucket, plan_key, _dump_json_gz({"moves": moves, "verdict": verdict})
+        )
         return GhostResult(ghost_key=params.output_key, key_pose_count=len(ghost.key_times_s))
 
 

@@ -138,7 +138,10 @@ def _print_summary(decoded: DecodedResult, size: int, elapsed: float, console: C
         table.add_row(key, "-" if value is None else f"{value:.3g}")
     table.add_row("advice items", str(len(decoded.advice)))
     if decoded.ghost is not None:
-        table.add_row("ghost", f"{len(decoded.ghost_moves)} moves")
+        verdict = (decoded.ghost_verdict or {}).get("message")
+        table.add_row(
+            "ghost", f"{len(decoded.ghost_moves)} moves" + (f": {verdict}" if verdict else "")
+        )
     else:
         table.add_row("ghost", f"skipped: {decoded.ghost_skipped_reason or 'not on this tier'}")
     table.add_row("result document", f"{size / 1024:.1f} KB gzip")

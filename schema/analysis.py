@@ -229,6 +229,14 @@ class MetricsSummary:
 
 
 @dataclass
+class HandPlacement:
+    """A hand taking a hold during the climb: ``limb`` is "left_hand" or "right_hand"."""
+
+    limb: str
+    hold: str
+
+
+@dataclass
 class ClimbReading:
     """The climb inside the video and the route the climber took, as the advice step read them;
     the ghost starts, times and finishes its climb from it. Hold ids only: a few hundred bytes.
@@ -238,7 +246,9 @@ class ClimbReading:
     on a hold yet); ``top_hold`` is the highest hold a hand reached; ``route_holds`` every hold
     some limb was on; ``finish`` how it ended: ``"matched_top"`` (both hands last on the top
     hold), ``"let_go"`` (back on the floor from lower down: a fall or a step-off) or
-    ``"video_end"``.
+    ``"video_end"``; ``hand_sequence`` every hold a hand took, in order (the ghost compares its
+    plan with it, to say when the climber's own sequence was already the best it found; empty in
+    readings recorded before it existed).
     """
 
     start_s: float
@@ -249,6 +259,7 @@ class ClimbReading:
     top_hold: str | None = None
     route_holds: list[str] = field(default_factory=list)
     finish: str = "video_end"
+    hand_sequence: list[HandPlacement] = field(default_factory=list)
 
 
 @dataclass

@@ -6,11 +6,12 @@ standing on the mat are not start holds and nothing after the climb counts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from engines.climb.segment import ClimbSegment
-from engines.contacts import ContactTrack, attachments
-from schema.analysis import ClimbReading
+from engines.contacts import ContactTrack, Move, attachments
+from schema.analysis import ClimbReading, HandPlacement
 from schema.holds import HoldMap
 
 #: A limb's first hold counts as a start hold when it is taken this soon after leaving the
@@ -18,13 +19,20 @@ from schema.holds import HoldMap
 START_WINDOW_S: Final = 1.0
 
 
-def climb_reading(segment: ClimbSegment, track: ContactTrack, hold_map: HoldMap) -> ClimbReading:
+def climb_reading(
+    segment: ClimbSegment,
+    track: ContactTrack,
+    hold_map: HoldMap,
+    moves: Sequence[Move] = (),
+) -> ClimbReading:
     """What the ghost and the result document need to know of the climber's own climb.
 
     Args:
         segment: the climb.
         track: contacts of the climb only (made from `on_wall_view`).
         hold_map: the holds the track refers to.
+        moves: the climber's moves on that track (`engines.contacts.find_moves`): their hand
+            moves become ``hand_sequence``, debounced as a coach counts them (no flicker).
 
     Returns:
         The reading; hold ids refer to ``hold_map``.
@@ -54,4 +62,7 @@ def climb_reading(segment: ClimbSegment, track: ContactTrack, hold_map: HoldMap)
         top_hold=top,
         route_holds=list(track.touched_holds()),
         finish=finish,
+        hand_sequence=[
+            HandPlacement(move.limb.value, move.to_hold) for move in moves if move.limb.is_hand
+        ],
     )

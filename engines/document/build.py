@@ -46,6 +46,7 @@ def build_result_document(
     ghost_moves: list[dict[str, Any]] | None,
     ghost_skipped_reason: str | None = None,
     extra: dict[str, Any] | None = None,
+    ghost_verdict: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready result document of one analysis.
 
@@ -62,16 +63,22 @@ def build_result_document(
         ghost_moves: the ghost's timed moves as dicts (limb, from_hold, to_hold, start_s, end_s).
         ghost_skipped_reason: why there is no ghost, in words for the climber.
         extra: further JSON-ready fields for the app, kept as they are.
+        ghost_verdict: `engines.ghost.GhostVerdict.to_dict()`: whether the ghost's sequence
+            beats the climber's own, so the app does not present a ghost that is no better as an
+            improvement; None without a ghost or without the climber's sequence to compare.
 
     Returns:
         The document (see the JSON Schema); serialise it with `encode_json`.
 
     Raises:
         ResultDocumentError: an input cannot be encoded (see `encode_timeline`), the ghost is
-            not on the skeleton's frames, or a list or ``extra`` is not JSON-ready.
+            not on the skeleton's frames, or a list, ``extra`` or ``ghost_verdict`` is not
+            JSON-ready.
     """
     if extra is not None and not isinstance(extra, dict):
         raise ResultDocumentError("extra must be an object")
+    if ghost_verdict is not None and not isinstance(ghost_verdict, dict):
+        raise ResultDocumentError("ghost_verdict must be an object")
     frames = len(skeleton)
     end_s = float(skeleton.timestamps_s[-1]) + 1.0 / skeleton.source_fps if frames else 0.0
     document: dict[str, Any] = {
@@ -91,6 +98,9 @@ def build_result_document(
         "ghost": None,
         "ghost_moves": _plain_list(ghost_moves or [], "ghost_moves"),
         "ghost_skipped_reason": ghost_skipped_reason,
+        "ghost_verdict": (
+            _plain(ghost_verdict, "ghost_verdict") if ghost_verdict is not None else None
+        ),
         "metrics": _metrics(metrics),
         "moves": _plain_list(moves, "moves"),
         "move_figures": _plain_list(move_figures, "move_figures"),

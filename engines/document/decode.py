@@ -53,6 +53,10 @@ class DecodedResult:
         ghost_first_frame: see ``ghost``; None without a ghost.
         ghost_moves: the ghost's timed moves.
         ghost_skipped_reason: why there is no ghost, when there is none and a reason was given.
+        ghost_verdict: whether the ghost's sequence beats the climber's (``verdict``
+            ``"better_sequence"`` or ``"same_as_climber"``, ``message`` for the climber, the two
+            efforts); None without a ghost, without the climber's sequence, or from older
+            backends.
         metrics: the summary figures.
         moves: the climber's moves, as in `engines.contacts.Move.to_dict`.
         move_figures: per-move biomechanics, as in `engines.biomech.MoveFigures.to_dict`.
@@ -71,6 +75,7 @@ class DecodedResult:
     metrics: MetricsSummary
     ghost_moves: list[dict[str, Any]] = field(default_factory=list)
     ghost_skipped_reason: str | None = None
+    ghost_verdict: dict[str, Any] | None = None
     moves: list[dict[str, Any]] = field(default_factory=list)
     move_figures: list[dict[str, Any]] = field(default_factory=list)
     advice: list[dict[str, Any]] = field(default_factory=list)
@@ -121,6 +126,7 @@ def decode_result_document(document: dict[str, Any]) -> DecodedResult:
             metrics=MetricsSummary(**_known(MetricsSummary, document["metrics"])),
             ghost_moves=list(document["ghost_moves"]),
             ghost_skipped_reason=document["ghost_skipped_reason"],
+            ghost_verdict=_object_or_none(document.get("ghost_verdict"), "ghost_verdict"),
             moves=list(document["moves"]),
             move_figures=list(document["move_figures"]),
             advice=_advice(document["advice"]),
@@ -130,6 +136,12 @@ def decode_result_document(document: dict[str, Any]) -> DecodedResult:
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise ResultDocumentError(f"malformed result document: {error!r}") from error
+
+
+def _object_or_none(value: Any, name: str) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise ResultDocumentError(f"malformed result document: {name} must be an object or null")
+    return value
 
 
 def _advice(items: Any) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ import torch
 
 from engines.ghost.body import BodyModel, body_model
 from engines.ghost.ik import DEFAULT_ITERATIONS, KeyPoses, default_device, solve_key_poses
-from engines.ghost.planner import Plan, plan_sequence
+from engines.ghost.planner import Plan, plan_following, plan_sequence
 from engines.ghost.start import default_start, start_route_color
 from engines.ghost.trajectory import ghost_timeline, key_times
+from engines.ghost.verdict import GhostVerdict, judge
 from engines.limbs import Limb
 from engines.pose.timeline import FrameQuality, SkeletonTimeline
 from schema.analysis import ClimbReading, Morphology
@@ -59,6 +60,8 @@ class GhostResult:
         moves: the plan's moves with their times.
         start: the start holds the plan began from.
         body: the body model the ghost was built for.
+        verdict: whether the plan beats the climber's own hand sequence (`engines.ghost.verdict`);
+            None without the climber's climb or when they made no hand move.
     """
 
     timeline: SkeletonTimeline
@@ -68,6 +71,7 @@ class GhostResult:
     moves: list[GhostMove]
     start: dict[Limb, str | None]
     body: BodyModel
+    verdict: GhostVerdict | None = None
 
     def __post_init__(self) -> None:
         count = len(self.plan.states)
@@ -95,6 +99,7 @@ class GhostResult:
             ],
             "effort": round(self.plan.cost, 3),
             "reach_source": self.body.reach_source,
+            "verdict": self.verdict.to_dict() if self.verdict is not None else None,
         }
 
 
@@ -128,7 +133,8 @@ def compute_ghost(
             starts on the climber's start holds when they leave the ground, its hands take only
             holds of the climber's route (holds they used, or their route's colour; feet may
             use any hold), it finishes on the highest hold they reached (unless ``finish``
-            says otherwise) and its moves are spread over their climb, not the whole video.
+            says otherwise), its moves are spread over their climb, not the whole video, and
+            its plan is judged against their hand sequence (`GhostResult.verdict`).
 
     Returns:
         The `GhostResult`.
@@ -149,6 +155,7 @@ def compute_ghost(
     else:
         body = body_model(timeline, morphology)
         start = default_start(timeline, hold_map)
+    route_color = route_color or start_route_color(start, hold_map)
     plan = plan_sequence(
         hold_map,
         body,
@@ -156,8 +163,25 @@ def compute_ghost(
         beam_width=beam_width,
         max_moves=max_moves,
         finish=finish,
-        route_color=route_color or start_route_color(start, hold_map),
+        route_color=route_color,
     )
+    verdict = None
+    if climb is not None:
+        climber = [(Limb(p.limb), p.hold) for p in climb.hand_sequence]
+        verdict = judge(
+            plan,
+            climber,
+            lambda hands: plan_following(
+                hold_map,
+                body,
+                start,
+                hands,
+                beam_width=beam_width,
+                max_moves=max_moves,
+                finish=plan.finish_hold,
+                route_color=route_color,
+            ),
+        )
     poses = solve_key_poses(
         plan, body, hold_map, device=device or default_device(), iterations=iterations
     )
@@ -179,13 +203,14 @@ def compute_ghost(
         for m in plan.moves
     ]
     logger.info(
-        "ghost: %d moves to %s, cost %.2f, on %s",
+        "ghost: %d moves to %s, cost %.2f, on %s, %s",
         len(moves),
         plan.finish_hold,
         plan.cost,
         poses.device,
+        verdict.verdict if verdict is not None else "no climber sequence to compare",
     )
-    return GhostResult(ghost, plan, poses, times, moves, start, body)
+    return GhostResult(ghost, plan, poses, times, moves, start, body, verdict)
 
 
 def _within(timeline: SkeletonTimeline, start_s: float, end_s: float) -> SkeletonTimeline:

@@ -12,25 +12,28 @@ at most two reaches per move (no dynos). Search ranks states by cost so far plus
 what is left (the hands' distance to the finish and the feet's climb to below it), keeps the best
 ``beam_width`` each step, never revisits a state at a higher cost, and stops when no state in the
 beam can beat the best finish found. Ties break on hold order, so the plan is deterministic.
+
+`plan_following` prices a given hand sequence (the climber's) with the same costs, so the ghost
+can tell a climber when their own sequence was already the best one found.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engines.ghost.body import BodyModel
-from engines.ghost.errors import NoRouteError
+from engines.ghost.errors import GhostInputError, NoRouteError
 from engines.ghost.geometry import fill_pelvis
 from engines.ghost.search import Node, beam_search
-from engines.ghost.space import FOOT_ONLY_TYPES, LIMBS, ClimbSpace, Wall
+from engines.ghost.space import FOOT_ONLY_TYPES, LIMBS, ClimbSpace, FollowSpace, Wall
 from engines.limbs import Limb
 from schema.holds import HoldMap
 
-__all__ = ["FOOT_ONLY_TYPES", "LIMBS", "Move", "Plan", "plan_sequence"]
+__all__ = ["FOOT_ONLY_TYPES", "LIMBS", "Move", "Plan", "plan_following", "plan_sequence"]
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +144,58 @@ def plan_sequence(
     if not np.isfinite(plan.stretch[0]):
         logger.warning("ghost plan: the start holds are beyond the measured reach of this body")
     return plan
+
+
+def plan_following(
+    hold_map: HoldMap,
+    body: BodyModel,
+    start: Mapping[Limb, str | None],
+    hands: Sequence[tuple[Limb, str]],
+    *,
+    beam_width: int = 24,
+    max_moves: int = 60,
+    finish: str | None = None,
+    match_finish: bool = True,
+    route_color: str | None = None,
+) -> Plan:
+    """The least-effort plan whose hands take ``hands`` in that order; feet go where they cost
+    least, and after the last placement the plan finishes as `plan_sequence` would.
+
+    Its cost is the planner's price of a climber's own hand sequence for this body, the yardstick
+    the ghost's plan is held against (`engines.ghost.verdict`).
+
+    Args:
+        hold_map, body, start, beam_width, max_moves, finish, match_finish, route_color: as for
+            `plan_sequence`.
+        hands: the hand placements to follow, ``(hand, hold id)`` in order; a placement must
+            change that hand's hold.
+
+    Returns:
+        The `Plan`.
+
+    Raises:
+        GhostInputError: as for `plan_sequence`, or ``hands`` names a foot or an unknown hold.
+        NoRouteError: the sequence cannot be climbed by this body under the planner's rules.
+    """
+    if beam_width < 1 or max_moves < 0:
+        raise ValueError("beam_width must be >= 1 and max_moves >= 0")
+    wall = Wall.build(hold_map, body, finish, route_color)
+    index = {hold_id: i for i, hold_id in enumerate(wall.ids)}
+    steps: list[tuple[int, int]] = []
+    for limb, hold in hands:
+        if not limb.is_hand or hold not in index:
+            raise GhostInputError(f"cannot follow {limb} to {hold!r}: a hand, on the map")
+        steps.append((LIMBS.index(limb), index[hold]))
+    space = ClimbSpace(wall, body, match_finish)
+    follow = FollowSpace(space, steps)
+    first = (*wall.state_key(start), 0)
+    path = beam_search(follow, first, beam_width=beam_width, max_moves=max_moves)
+    if path is None:
+        raise NoRouteError(
+            f"the hand sequence {[hold for _, hold in hands]} cannot be climbed to "
+            f"{wall.ids[wall.finish]!r} within this body's reach"
+        )
+    return _to_plan(space, [replace(node, key=node.key[:4]) for node in path])
 
 
 def _to_plan(space: ClimbSpace, path: list[Node]) -> Plan:

@@ -233,3 +233,45 @@ class ClimbSpace:
             crossed = where[:, left, 0] > where[:, right, 0] + 0.25 * width
             cost += W_CROSS * (on[:, left] & on[:, right] & crossed)
         return np.where(np.isfinite(stretch), cost, np.inf), fraction
+
+
+class FollowSpace:
+    """A `ClimbSpace` whose hands take given holds in a given order (a climber's own sequence),
+    while the feet go wherever costs least; once the sequence is done, any move is allowed.
+
+    Pricing another sequence with the planner's own costs is what lets the ghost say honestly
+    whether its plan beats the climber's. A key is a `ClimbSpace` key plus how many of the
+    sequence's placements are done.
+    """
+
+    def __init__(self, space: ClimbSpace, hands: list[tuple[int, int]]) -> None:
+        self.space, self.hands = space, hands
+
+    def is_goal(self, key: Key) -> bool:
+        return key[4] == len(self.hands) and self.space.is_goal(key[:4])
+
+    def remaining(self, keys: list[Key]) -> np.ndarray:
+        return self.space.remaining([key[:4] for key in keys])
+
+    def expand(self, nodes: list[Node]) -> list[tuple[Node, Expansion]]:
+        proposals: list[tuple[Node, Key, int]] = []
+        for node in nodes:
+            state, done = node.key[:4], node.key[4]
+            for new, limb in self.space.proposals(state, node.limb):
+                if limb < 2 and done < len(self.hands):
+                    if (limb, new[limb]) != self.hands[done]:
+                        continue  # a hand goes only where the sequence says next
+                    proposals.append((node, (*new, done + 1), limb))
+                else:
+                    proposals.append((node, (*new, done), limb))
+        if not proposals:
+            return []
+        before = np.array([node.key[:4] for node, _, _ in proposals])
+        after = np.array([key[:4] for _, key, _ in proposals])
+        moved = np.array([limb for _, _, limb in proposals])
+        cost, _ = self.space.costs(before, after, moved)
+        return [
+            (node, Expansion(key, step, float(c)))
+            for (node, key, step), c in zip(proposals, cost, strict=True)
+            if np.isfinite(c)
+        ]

@@ -133,6 +133,10 @@ async def test_advice_and_ghost_from_the_stored_skeleton(
         drawn = SkeletonTimeline.from_bytes(await store.get_bytes(BUCKET, ghost.ghost_key))
         assert drawn.frame_width == timeline.frame_width
         assert set(np.round(drawn.timestamps_s, 6)) <= set(np.round(timeline.timestamps_s, 6))
+        plan_key = names.result_key("a1", "ghost_plan")
+        plan = json.loads(gzip.decompress(await store.get_bytes(BUCKET, plan_key)))
+        # Without the climber's climb there is no sequence to judge the ghost against.
+        assert plan["verdict"] is None
 
 
 async def test_holds_detected_on_a_wall_photo_and_refused_on_a_blank_one(

@@ -92,6 +92,17 @@ def dense_hold_map(count: int = 200, outline_points: int = 24) -> HoldMap:
     return HoldMap(image_width=4032, image_height=3024, holds=holds)
 
 
+#: The fake ghost's verdict (`engines.ghost.GhostVerdict.to_dict`), as the result document
+#: should carry it.
+GHOST_VERDICT = {
+    "verdict": "same_as_climber",
+    "message": "Your sequence was already the most efficient one we found for your body; "
+    "the ghost shows it with smoother timing.",
+    "ghost_effort": 9.5,
+    "climber_effort": None,
+}
+
+
 @dataclass
 class FakePipeline:
     """Records every call; class attributes configure failures."""
@@ -180,6 +191,11 @@ class FakePipeline:
         if self.store is not None:
             ghost = walking_timeline(self.frames)
             await self.store.put_bytes(params.bucket, params.output_key, ghost.to_bytes())
+            # The plan as the real activity stores it, with the verdict on the climber's moves.
+            plan = {"moves": [], "verdict": GHOST_VERDICT}
+            plan_key = names.result_key(params.analysis_id, "ghost_plan")
+            data = gzip.compress(json.dumps(plan).encode())
+            await self.store.put_bytes(params.bucket, plan_key, data)
         return GhostResult(params.output_key, key_pose_count=6)
 
     # --- CPU ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from schema.analysis import Stage, Status, ValidateHoldsInput
 from schema.events import EVENT_JSON_SCHEMA
 from schema.models import Analysis, AnalysisMetrics, Route
 from tests.utils.pipeline import (
+    GHOST_VERDICT,
     FakePipeline,
     analysis_input,
     dense_hold_map,
@@ -161,6 +162,7 @@ async def test_completed_analysis_updates_rows_events_and_upload(
     decoded = decode_result_document(document)
     assert len(decoded.skeleton) == fake.frames
     assert decoded.ghost is not None and len(decoded.ghost) == fake.frames
+    assert decoded.ghost_verdict == GHOST_VERDICT  # the ghost step's verdict reaches the app
     assert [h.id for h in decoded.hold_map.holds] == [h.id for h in fake.hold_map.holds]
     assert analysis.result_json["result_document_bytes"] == len(packed)
     # The seed lifecycle: an unsaved upload is deleted once analysed.

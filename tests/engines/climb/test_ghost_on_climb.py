@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engines.climb import climb_reading, find_climb, on_wall_view
-from engines.contacts import track_contacts
+from engines.contacts import find_moves, track_contacts
 from engines.ghost import compute_ghost
 from engines.limbs import Limb
 from schema.analysis import Morphology
@@ -23,8 +23,9 @@ PROFILE = Morphology(height_cm=175.0, arm_span_cm=178.0)
 def reading_and_ghost():  # type: ignore[no-untyped-def]
     timeline = climb(WHOLE_VIDEO)
     segment = find_climb(timeline, WALL)
-    track = track_contacts(on_wall_view(timeline, segment), WALL)
-    reading = climb_reading(segment, track, WALL)
+    climbing = on_wall_view(timeline, segment)
+    track = track_contacts(climbing, WALL)
+    reading = climb_reading(segment, track, WALL, find_moves(track, climbing))
     ghost = compute_ghost(timeline, WALL, PROFILE, device="cpu", iterations=60, climb=reading)
     return reading, ghost
 
@@ -41,6 +42,10 @@ def test_the_reading_names_the_climbers_start_top_and_route(reading_and_ghost) -
     assert reading.top_hold == "b"
     assert set(reading.route_holds) == {"s1", "s2", "f1", "f2", "f4", "a", "b"}
     assert reading.finish == "let_go"  # stepped down with the hands on two holds
+    assert [(p.limb, p.hold) for p in reading.hand_sequence] == [
+        ("right_hand", "b"),
+        ("left_hand", "a"),
+    ]
 
 
 def test_matching_the_top_hold_is_a_finished_climb() -> None:
@@ -66,6 +71,16 @@ def test_the_ghost_starts_on_the_start_holds_and_stays_on_the_route(reading_and_
     hand_holds = {move.to_hold for move in ghost.moves if move.limb.is_hand}
     assert hand_holds <= set(reading.route_holds)
     assert "ceiling" not in {move.to_hold for move in ghost.moves}
+
+
+def test_the_ghost_says_when_the_climbers_sequence_was_already_the_best(reading_and_ghost) -> None:  # type: ignore[no-untyped-def]
+    _, ghost = reading_and_ghost
+    # The climber's right hand went straight to the top hold, as the ghost's does: nothing to
+    # improve, and the ghost must not pretend otherwise.
+    first_hand = next(m for m in ghost.moves if m.limb.is_hand)
+    assert (first_hand.limb, first_hand.to_hold) == (Limb.RIGHT_HAND, "b")
+    assert ghost.verdict is not None and ghost.verdict.verdict == "same_as_climber"
+    assert ghost.summary()["verdict"]["message"].startswith("Your sequence was already")
 
 
 def test_the_ghost_moves_within_the_climbers_climb(reading_and_ghost) -> None:  # type: ignore[no-untyped-def]

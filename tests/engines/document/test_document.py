@@ -102,6 +102,30 @@ def test_a_document_with_a_ghost_validates_and_decodes(climb: Climb) -> None:
     assert result.metrics == MetricsSummary(max_reach_cm=171.246, hold_count=20)
 
 
+def test_the_ghost_verdict_reaches_the_app(climb: Climb) -> None:
+    # As `engines.ghost.GhostVerdict.to_dict` gives it.
+    verdict = {
+        "verdict": "same_as_climber",
+        "message": "Your sequence was already the most efficient one we found for your body.",
+        "ghost_effort": 12.346,
+        "climber_effort": None,
+    }
+
+    document = _served(_build(climb, ghost_verdict=verdict))
+
+    VALIDATOR.validate(document)
+    assert decode_result_document(document).ghost_verdict == verdict
+    with pytest.raises(jsonschema.ValidationError):
+        VALIDATOR.validate({**document, "ghost_verdict": {**verdict, "verdict": "improved"}})
+    # Documents from before the verdict have no such field: it reads as no verdict.
+    older = _served(_build(climb))
+    del older["ghost_verdict"]
+    VALIDATOR.validate(older)
+    assert decode_result_document(older).ghost_verdict is None
+    with pytest.raises(ResultDocumentError, match="ghost_verdict"):
+        _build(climb, ghost_verdict=["better"])
+
+
 def test_a_document_without_a_ghost_says_why(climb: Climb) -> None:
     reason = "Your plan does not include the ghost climber."
     document = _served(_build(climb, ghost=None, ghost_moves=None, ghost_skipped_reason=reason))
