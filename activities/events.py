@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Insert
 from temporalio import activity
 
-from ascension.events import EventPublisher
+from core.events import EventPublisher
 from schema import names
 from schema.analysis import AnalysisEvent
 from schema.events import event_body

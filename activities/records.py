@@ -17,8 +17,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.results import write_result_document
-from ascension.db import session_scope
-from ascension.storage import ObjectStore
+from core.db import session_scope
+from core.storage import ObjectStore
 from schema import names
 from schema.analysis import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput, Status
 from schema.models import Analysis, AnalysisMetrics, Route

@@ -12,7 +12,7 @@ import gzip
 import json
 from typing import Any
 
-from ascension.storage import ObjectStore
+from core.storage import ObjectStore
 from engines.document import build_result_document, encode_json
 from engines.document.thinning import thin_off_climb
 from engines.pose.timeline import SkeletonTimeline

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from ascension.storage import ObjectStore
+from core.storage import ObjectStore
 from schema import names
 from schema.analysis import CleanupUploadInput, CleanupUploadResult
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from ascension.storage import ObjectNotFound, ObjectStore
+from core.storage import ObjectNotFound, ObjectStore
 from engines.errors import EngineInputError
 from engines.pose.timeline import SkeletonTimeline
 from schema import names

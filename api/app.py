@@ -24,10 +24,10 @@ from api.results import DocumentCache
 from api.routes import analyses, auth, health, support, uploads, videos, ws
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
-from ascension.db import make_engine, migrate, session_factory
-from ascension.redact import install_log_redaction
-from ascension.settings import Settings, get_settings
-from ascension.storage import make_object_store
+from core.db import make_engine, migrate, session_factory
+from core.redact import install_log_redaction
+from core.settings import Settings, get_settings
+from core.storage import make_object_store
 
 API_VERSION = "1.0.0"
 

@@ -44,8 +44,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import EVENT_ID_HEADER
 from api.resources import ApiResources
-from ascension.events import declare_events_exchange
 from ascension.progress import read_progress
+from core.events import declare_events_exchange
 from schema import names
 from schema.analysis import AnalysisProgress, Stage, Status
 from schema.models import Analysis, AnalysisEventRecord

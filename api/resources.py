@@ -13,9 +13,9 @@ from api.errors import ApiError
 from api.ratelimit import RateLimiter
 from api.results import DocumentCache
 from api.security import TokenService
-from ascension.settings import Settings
-from ascension.storage import ObjectStore
-from ascension.temporal_client import connect_temporal
+from core.settings import Settings
+from core.storage import ObjectStore
+from core.temporal_client import connect_temporal
 
 
 class TemporalConnection:

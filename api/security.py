@@ -24,7 +24,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
-from ascension.settings import Settings
+from core.settings import Settings
 from schema.models import Role
 
 ALGORITHM = "HS256"

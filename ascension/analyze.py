@@ -20,7 +20,7 @@ from rich.table import Table
 from temporalio.client import WorkflowFailureError
 
 from ascension.demo import follow_analysis, on_embedded_stack, prepare_analysis
-from ascension.settings import Settings
+from core.settings import Settings
 from engines.document.decode import DecodedResult, decode_result_document
 from schema.analysis import AnalysisResult, Morphology, Status, Tier
 

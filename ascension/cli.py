@@ -16,8 +16,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ascension.redact import install_log_redaction
-from ascension.settings import get_settings
+from core.redact import install_log_redaction
+from core.settings import get_settings
 from schema.analysis import Tier
 
 # Wide enough for paths when the output is a log file or CI, not a terminal.
@@ -61,7 +61,7 @@ def cmd_bootstrap(_: argparse.Namespace) -> int:
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     """Bring the configured database (or the embedded SQLite file) up to the latest schema."""
-    from ascension.db import make_engine, migrate
+    from core.db import make_engine, migrate
 
     settings = get_settings()
     if settings.database_url is None:

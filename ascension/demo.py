@@ -29,13 +29,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ascension.db import session_scope
 from ascension.media import write_clip
 from ascension.progress import read_progress
 from ascension.servers.temporal import start_dev_server
-from ascension.settings import Settings
-from ascension.storage import ObjectStore
-from ascension.temporal_client import connect_temporal
+from core.db import session_scope
+from core.settings import Settings
+from core.storage import ObjectStore
+from core.temporal_client import connect_temporal
 from schema import names
 from schema.analysis import (
     AnalysisResult,

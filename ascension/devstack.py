@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from ascension.servers.temporal import start_dev_server
-from ascension.settings import Settings
+from core.settings import Settings
 from worker_cpu.main import run_cpu_worker
 from worker_gpu.main import run_gpu_worker
 

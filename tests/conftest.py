@@ -21,8 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from ascension.servers import MinioServer, PostgresServer, RabbitMQServer
 from ascension.servers.temporal import start_dev_server, start_time_skipping_server
-from ascension.settings import Settings
 from ascension.toolchain import components
+from core.settings import Settings
 from tests.utils.servers import S3Target
 
 RUN_ID = uuid.uuid4().hex[:8]

@@ -40,11 +40,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 from temporalio.client import Client
 
-from ascension.db import make_engine
-from ascension.events import EventPublisher
-from ascension.settings import Settings
-from ascension.storage import ObjectStore, make_object_store
-from ascension.temporal_client import connect_temporal, temporal_target
+from core.db import make_engine
+from core.events import EventPublisher
+from core.settings import Settings
+from core.storage import ObjectStore, make_object_store
+from core.temporal_client import connect_temporal, temporal_target
 from schema import names
 from worker_cpu.legacy_jobs import MAPPED_QUEUES, Ack, Backoff, Decision, JobMapper, Park, Retry
 

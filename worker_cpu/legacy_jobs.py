@@ -56,10 +56,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import record_and_publish
-from ascension.db import session_scope
-from ascension.events import EventPublisher
-from ascension.settings import Settings
-from ascension.storage import ObjectStore
+from core.db import session_scope
+from core.events import EventPublisher
+from core.settings import Settings
+from core.storage import ObjectStore
 from schema import names
 from schema.analysis import (
     AnalysisEvent,

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import signal
 
-from ascension.settings import Settings
-from ascension.temporal_client import connect_temporal, temporal_target
+from core.settings import Settings
+from core.temporal_client import connect_temporal, temporal_target
 from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from temporalio.worker import Worker
 from activities.events import EventActivities
 from activities.records import AnalysisRecords
 from activities.uploads import UploadCleanup
-from ascension.db import create_schema, make_engine
-from ascension.events import EventPublisher
-from ascension.settings import Settings
-from ascension.storage import ObjectStore, make_object_store
+from core.db import create_schema, make_engine
+from core.events import EventPublisher
+from core.settings import Settings
+from core.storage import ObjectStore, make_object_store
 from workflows.video_analysis import VideoAnalysisWorkflow
 
 

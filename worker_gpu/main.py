@@ -6,9 +6,9 @@ import asyncio
 import logging
 import signal
 
-from ascension.settings import Settings
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal, temporal_target
+from core.settings import Settings
+from core.storage import make_object_store
+from core.temporal_client import connect_temporal, temporal_target
 from worker_gpu.worker import activity_slots, build_gpu_worker, cuda_available, start_pose_pool
 
 log = logging.getLogger(__name__)

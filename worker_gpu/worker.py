@@ -15,8 +15,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.vision import VisionActivities, VisionConfig
-from ascension.settings import Settings
-from ascension.storage import ObjectStore
+from core.settings import Settings
+from core.storage import ObjectStore
 from engines.pose import PosePool
 from engines.pose.parallel import available_cores
 

@@ -31,7 +31,7 @@ from api.errors import ApiError, not_found, responses
 from api.metrics import Metrics
 from api.results import StoredDocument, make_document
 from ascension.progress import read_progress
-from ascension.storage import ObjectNotFound
+from core.storage import ObjectNotFound
 from schema import names
 from schema.analysis import (
     AnalysisOptions,

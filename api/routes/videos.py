@@ -15,8 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import CurrentUser, Principal, Resources, Session
 from api.errors import ApiError, not_found, responses
 from api.routes.analyses import analysed_video_key
-from ascension.payloads import analysis_payload_prefixes
-from ascension.storage import ObjectNotFound
+from core.payloads import analysis_payload_prefixes
+from core.storage import ObjectNotFound
 from schema import names
 from schema.models import Analysis, AnalysisEventRecord, AnalysisMetrics, Video, VideoPublic
 

@@ -49,12 +49,12 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ascension.bench.report import BenchReport, summary
-from ascension.db import make_engine, migrate, session_scope
 from ascension.servers import MinioServer, PostgresServer, RabbitMQServer, free_port
 from ascension.servers.temporal import start_dev_server
-from ascension.settings import Settings
-from ascension.storage import S3ObjectStore
 from ascension.toolchain import components
+from core.db import make_engine, migrate, session_scope
+from core.settings import Settings
+from core.storage import S3ObjectStore
 from schema import names
 from schema.analysis import Status, Tier
 from schema.holds import Hold, HoldMap
@@ -674,7 +674,7 @@ async def _ws_latency(
     if samples <= 0:
         return None, "skipped (--ws-samples 0)"
     from ascension.bench.ws_latency import measure_ws_latency, production_publish
-    from ascension.events import EventPublisher
+    from core.events import EventPublisher
 
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         email = f"bench-ws-{uuid.uuid4().hex[:12]}@example.com"

@@ -27,10 +27,10 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from ascension.bench.report import BenchReport, summary
-from ascension.events import EventPublisher, declare_topology
 from ascension.servers import RabbitMQServer
-from ascension.settings import Settings
 from ascension.toolchain import components
+from core.events import EventPublisher, declare_topology
+from core.settings import Settings
 from schema import names
 from schema.analysis import AnalysisEvent, Stage, Status
 from schema.events import event_body

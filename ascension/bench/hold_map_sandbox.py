@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from ascension.settings import Settings
+    from core.settings import Settings
 
 #: The compact format the detector now emits (`engines.holds.outline.MAX_POINTS`; not imported:
 #: this module is re-imported inside the sandbox, which must not load OpenCV).

@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 from ascension.bench import negligible
 from ascension.bench.report import BenchReport, ms, summary
 from ascension.servers.temporal import start_dev_server
-from ascension.settings import Settings
+from core.settings import Settings
 from schema import names
 from schema.analysis import AnalysisResult, StartAnalysisInput, Tier
 from schema.holds import Hold, HoldMap
@@ -122,7 +122,7 @@ async def _timed_real_analysis(env_client: Client, settings: Settings, seconds: 
     import tempfile
 
     from ascension.demo import prepare_demo_analysis
-    from ascension.temporal_client import connect_temporal
+    from core.temporal_client import connect_temporal
     from engines.holds import decode_photo, detect_holds
     from worker_cpu.worker import build_cpu_worker, open_cpu_resources
     from worker_gpu.worker import build_gpu_worker

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 
 from activities.events import record_and_publish
-from ascension.events import EventPublisher
+from core.events import EventPublisher
 from schema.analysis import AnalysisEvent, Stage, Status
 
 #: Publishes one event and returns `time.perf_counter()` taken just before it was sent.

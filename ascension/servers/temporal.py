@@ -24,8 +24,8 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from ascension.settings import Settings
 from ascension.toolchain import components
+from core.settings import Settings
 from schema.names import SEARCH_ATTRIBUTE_TYPES
 
 log = logging.getLogger(__name__)

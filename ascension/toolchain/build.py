@@ -19,8 +19,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from ascension.settings import Settings
 from ascension.toolchain import components
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ascension.settings import Settings
+from core.settings import Settings
 
 OPENCV_DOC_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 APT_PACKAGES = ("postgresql", "rabbitmq-server", "opencv-doc", "libgl1", "libglib2.0-0")

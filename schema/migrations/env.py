@@ -1,6 +1,6 @@
-"""Alembic environment: migrations run on a connection the caller opened (see ascension.db).
+"""Alembic environment: migrations run on a connection the caller opened (see core.db).
 
-The application runs them through `ascension.db.migrate`, which works for asyncpg and aiosqlite
+The application runs them through `core.db.migrate`, which works for asyncpg and aiosqlite
 alike; the `alembic` command line works too, against ASCENSION_DATABASE_URL.
 """
 
@@ -30,8 +30,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_settings() -> None:
-    from ascension.db import make_engine
-    from ascension.settings import get_settings
+    from core.db import make_engine
+    from core.settings import get_settings
 
     engine = make_engine(get_settings().effective_database_url)
     async with engine.begin() as conn:

@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.vision import VisionActivities, VisionConfig
 from ascension.media import holds_around_body, write_clip, write_garbage
-from ascension.storage import LocalObjectStore
+from core.storage import LocalObjectStore
 from engines.holds.learned.data import read_labels
 from engines.pose.timeline import SkeletonTimeline
 from schema import names

@@ -23,11 +23,11 @@ from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app, uvicorn_options
-from ascension.db import session_scope
 from ascension.servers.process import free_port
-from ascension.settings import Settings
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
+from core.db import session_scope
+from core.settings import Settings
+from core.storage import make_object_store
+from core.temporal_client import connect_temporal
 from schema.analysis import Tier
 from schema.models import Role, User
 from tests.utils.pipeline import FakePipeline, gpu_worker
@@ -65,7 +65,7 @@ def api_settings(
 
 @pytest.fixture(scope="session")
 async def api_app(api_settings: Settings) -> AsyncIterator[FastAPI]:
-    from ascension.db import make_engine, migrate
+    from core.db import make_engine, migrate
 
     engine = make_engine(api_settings.effective_database_url)
     await migrate(engine)  # what `ascension migrate` does in a deployment

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from ascension.db import session_scope
+from core.db import session_scope
 from schema.analysis import Status, Tier
 from schema.models import Analysis, Role, User, Video
 from tests.api.conftest import ClimberFactory

@@ -18,9 +18,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from ascension.db import session_scope
-from ascension.settings import Settings
-from ascension.storage import make_object_store
+from core.db import session_scope
+from core.settings import Settings
+from core.storage import make_object_store
 from schema import names
 from schema.analysis import Status, Tier
 from schema.models import Analysis, Role, UsageQuota, Video

@@ -18,8 +18,8 @@ from sqlmodel import col, select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from ascension.db import session_scope
-from ascension.settings import Settings
+from core.db import session_scope
+from core.settings import Settings
 from schema import names
 from schema.models import AnalysisEventRecord
 from tests.api.conftest import Climber, ClimberFactory

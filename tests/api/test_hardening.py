@@ -25,8 +25,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app, uvicorn_options
-from ascension.db import session_scope
-from ascension.settings import Settings
+from core.db import session_scope
+from core.settings import Settings
 from schema.models import Analysis, Route, Video
 from tests.api.conftest import ClimberFactory, LiveApi, served
 

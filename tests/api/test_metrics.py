@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.metrics import UNMATCHED, ApiMetrics, get_metrics, install_metrics
-from ascension.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -39,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from ascension.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

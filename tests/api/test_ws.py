@@ -28,10 +28,10 @@ from api.events_hub import EventHub, PushMessage, hub_of
 from api.resources import ApiResources
 from api.security import TokenService, load_jwt_secret
 from ascension.bench.ws_latency import measure_ws_latency, production_publish
-from ascension.db import make_engine, migrate, session_scope
-from ascension.settings import Settings
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
+from core.db import make_engine, migrate, session_scope
+from core.settings import Settings
+from core.storage import make_object_store
+from core.temporal_client import connect_temporal
 from schema import names
 from schema.analysis import AnalysisEvent, Stage, StartAnalysisInput, Status, ValidateHoldsInput
 from schema.models import Analysis, AnalysisEventRecord, Route, Video

@@ -15,7 +15,7 @@ from rich.console import Console
 from ascension.analyze import AnalyzeRequest, run_analyze
 from ascension.media import write_wall_climb_clip
 from ascension.servers.process import free_port
-from ascension.settings import Settings
+from core.settings import Settings
 from engines.document.decode import decode_result_document
 from schema.analysis import Morphology
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ascension.bench.orchestration import bench_orchestration
-from ascension.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ascension.bench.events import bench_events
-from ascension.settings import Settings
+from core.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

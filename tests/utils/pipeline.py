@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from ascension.storage import ObjectNotFound, ObjectStore
+from core.storage import ObjectNotFound, ObjectStore
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
 from schema.analysis import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ascension.db import session_scope
+from core.db import session_scope
 from schema import names
 from schema.models import Analysis, Route, SubscriptionTier, User, Video
 

@@ -23,10 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.events import EVENT_ID_HEADER
 from ascension.servers import RabbitMQServer
-from ascension.settings import Settings
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
 from ascension.toolchain import components
+from core.settings import Settings
+from core.storage import make_object_store
+from core.temporal_client import connect_temporal
 from schema import names
 from schema.analysis import Stage, Status, ValidateHoldsInput
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker, wait_for_status

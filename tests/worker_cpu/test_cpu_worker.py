@@ -20,9 +20,9 @@ from sqlmodel import select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from ascension.db import session_scope
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
+from core.db import session_scope
+from core.storage import make_object_store
+from core.temporal_client import connect_temporal
 from engines.document import decode_result_document
 from schema import names
 from schema.analysis import Stage, Status, ValidateHoldsInput

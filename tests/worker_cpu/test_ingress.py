@@ -21,12 +21,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from ascension.db import session_scope
-from ascension.events import declare_topology
 from ascension.servers import RabbitMQServer, free_port
-from ascension.settings import Settings
-from ascension.storage import make_object_store
-from ascension.temporal_client import connect_temporal
+from core.db import session_scope
+from core.events import declare_topology
+from core.settings import Settings
+from core.storage import make_object_store
+from core.temporal_client import connect_temporal
 from schema import names
 from schema.analysis import Status, Tier, ValidateHoldsInput
 from schema.models import Analysis, Route, User, Video

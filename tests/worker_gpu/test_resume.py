@@ -25,9 +25,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from ascension.media import write_clip
-from ascension.payloads import make_data_converter
-from ascension.settings import Settings
-from ascension.storage import ObjectNotFound, ObjectStore, make_object_store
+from core.payloads import make_data_converter
+from core.settings import Settings
+from core.storage import ObjectNotFound, ObjectStore, make_object_store
 from engines.pose import extract_skeleton
 from engines.pose.timeline import SkeletonTimeline
 from schema import names

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from ascension.servers.process import free_port
-from ascension.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

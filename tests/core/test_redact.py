@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from ascension.redact import RedactSecrets, install_log_redaction, redact
+from core.redact import RedactSecrets, install_log_redaction, redact
 
 pytestmark = pytest.mark.unit
 

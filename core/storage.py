@@ -25,8 +25,8 @@ from miniopy_async.deleteobjects import DeleteObject
 from miniopy_async.error import S3Error
 from miniopy_async.lifecycleconfig import Expiration, LifecycleConfig, Rule
 
-from ascension.settings import Settings
-from ascension.sigv4 import presign
+from core.settings import Settings
+from core.sigv4 import presign
 
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket"})
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
-from ascension.db import create_schema, make_engine, session_scope
+from core.db import create_schema, make_engine, session_scope
 from schema.models import (
     Analysis,
     AnalysisMetrics,
@@ -116,7 +116,7 @@ async def test_migrations_build_exactly_the_models_schema_on_postgres(engine: As
 async def test_migrations_upgrade_downgrade_and_upgrade_again_on_sqlite(tmp_path) -> None:
     from alembic import command
 
-    from ascension.db import alembic_config, migrate
+    from core.db import alembic_config, migrate
 
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from ascension.payloads import make_data_converter
-from ascension.settings import Settings
-from ascension.storage import ObjectStore
+from core.payloads import make_data_converter
+from core.settings import Settings
+from core.storage import ObjectStore
 
 
 def temporal_target(settings: Settings) -> str:

@@ -26,7 +26,7 @@ from temporalio.converter import (
     StorageDriverWorkflowInfo,
 )
 
-from ascension.storage import ObjectStore
+from core.storage import ObjectStore
 from schema import names
 
 #: Payloads at least this large go to object storage. Temporal refuses payloads over 2 MiB and

@@ -14,13 +14,13 @@ from temporalio.converter import (
     StorageDriverWorkflowInfo,
 )
 
-from ascension.payloads import (
+from core.payloads import (
     DRIVER_NAME,
     AnalysisScopedDriver,
     ObjectStoreS3Client,
     analysis_payload_prefixes,
 )
-from ascension.storage import LocalObjectStore
+from core.storage import LocalObjectStore
 
 pytestmark = pytest.mark.unit
 

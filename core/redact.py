@@ -14,7 +14,7 @@ What it redacts, wherever it appears in a message, its arguments, a traceback or
 `install_log_redaction` applies it to every record the process creates (through the log-record
 factory, so handlers added later, uvicorn's and pytest's included, only ever see the redacted
 record). The SQL engines log no statement parameters at all (``hide_parameters``, in
-`ascension.db.make_engine`); this filter is the second line.
+`core.db.make_engine`); this filter is the second line.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ascension.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.unit
 
