@@ -43,8 +43,8 @@ from sqlalchemy import Row, Table, func, or_, select
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import EVENT_ID_HEADER
+from api.progress import read_progress
 from api.resources import ApiResources
-from ascension.progress import read_progress
 from core.events import declare_events_exchange
 from schema import names
 from schema.analysis import AnalysisProgress, Stage, Status

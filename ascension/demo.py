@@ -29,8 +29,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.progress import read_progress
 from ascension.media import write_clip
-from ascension.progress import read_progress
 from ascension.servers.temporal import start_dev_server
 from core.db import session_scope
 from core.settings import Settings

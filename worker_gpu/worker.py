@@ -82,7 +82,7 @@ def gpu_activities(
     ]
 
 
-#: Heartbeats carry the progress the app shows (`ascension.progress`). The SDK sends them at most
+#: Heartbeats carry the progress the app shows (`api.progress`). The SDK sends them at most
 #: every 0.8 x heartbeat timeout (24 s here) unless told otherwise: a 25 s skeleton step then
 #: showed no progress at all. One a second is cheap for the server and live for the climber.
 HEARTBEAT_THROTTLE = timedelta(seconds=1)

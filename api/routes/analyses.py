@@ -29,8 +29,8 @@ from temporalio.service import RPCError
 from api.deps import CurrentUser, Principal, Resources, Session
 from api.errors import ApiError, not_found, responses
 from api.metrics import Metrics
+from api.progress import read_progress
 from api.results import StoredDocument, make_document
-from ascension.progress import read_progress
 from core.storage import ObjectNotFound
 from schema import names
 from schema.analysis import (

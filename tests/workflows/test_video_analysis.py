@@ -24,7 +24,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from ascension.progress import read_progress
+from api.progress import read_progress
 from schema import names
 from schema.analysis import (
     AnalysisResult,

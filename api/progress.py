@@ -4,6 +4,10 @@ The workflow knows the stage; only the running activity knows how far into the v
 it says so in its heartbeat details. Reading those through DescribeWorkflowExecution keeps the
 workflow free of progress signals (which would add an event to history per update) while the
 app still sees the percentage move frame by frame.
+
+It lives beside its users (the analyses routes and the WebSocket hub; the `demo` command reads it
+from here too) rather than in ``core``: it queries `VideoAnalysisWorkflow` and reads its
+``STAGE_PERCENT``, and the ground floor must not import workflows.
 """
 
 from __future__ import annotations
