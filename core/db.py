@@ -2,7 +2,7 @@
 
 PostgreSQL through asyncpg in every real deployment; SQLite (aiosqlite) for the embedded
 quickstart. The schema is created and upgraded by the Alembic migrations in
-``schema/migrations``, for PostgreSQL and the embedded SQLite file alike; `migrate` runs them on
+``core/migrations``, for PostgreSQL and the embedded SQLite file alike; `migrate` runs them on
 an engine's connection.
 """
 
@@ -31,7 +31,9 @@ def make_engine(url: str) -> AsyncEngine:
     )
 
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "schema" / "migrations"
+#: Beside the database code, not in schema/: env.py needs `make_engine` and the settings, and
+#: schema/ imports nothing of ours but itself.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
