@@ -144,7 +144,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
         asyncio.run(run_cpu_worker(settings))
     elif args.kind == "ingress":
-        from worker_cpu.ingress import run_ingress
+        from ingress.main import run_ingress
 
         asyncio.run(run_ingress(settings))
     else:

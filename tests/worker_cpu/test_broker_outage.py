@@ -27,12 +27,12 @@ from ascension.toolchain import components
 from core.settings import Settings
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
+from ingress.consumer import PARKING_QUEUE, REASON_HEADER, running_ingress
+from ingress.jobs import JobMapper
 from schema import names
 from schema.analysis import Stage, Status, ValidateHoldsInput
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker, wait_for_status
 from tests.utils.records import seed_analysis
-from worker_cpu.ingress import PARKING_QUEUE, REASON_HEADER, running_ingress
-from worker_cpu.legacy_jobs import JobMapper
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
 from workflows.video_analysis import VideoAnalysisWorkflow
 

@@ -1,6 +1,6 @@
 """Seed-000 jobs mapped onto Temporal: what one message means, decided as ack, park or retry.
 
-The AMQP side (`worker_cpu.ingress`) consumes the queues; this module knows nothing of pika.
+The AMQP side (`ingress.consumer`) consumes the queues; this module knows nothing of pika.
 What each queue means here:
 
 - ``vision.skeleton`` ("analyse this video on this route") starts the `VideoAnalysisWorkflow`

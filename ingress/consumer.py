@@ -2,7 +2,7 @@
 
 Producers written against seed 000 publish jobs to ``ascension.vision`` (routing key = queue
 name) in the seed's format ``{job_id, analysis_id, user_id, video_url, route_id, created_at}``.
-What each job means, and whether it can be mapped at all, is `worker_cpu.legacy_jobs`; this
+What each job means, and whether it can be mapped at all, is `ingress.jobs`; this
 module carries its decision out on the broker without ever losing the message:
 
 - ack only after Temporal accepted the start (or said the run already exists);
@@ -26,7 +26,6 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
-import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -38,15 +37,9 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
-from temporalio.client import Client
 
-from core.db import make_engine
-from core.events import EventPublisher
-from core.settings import Settings
-from core.storage import ObjectStore, make_object_store
-from core.temporal_client import connect_temporal, temporal_target
+from ingress.jobs import MAPPED_QUEUES, Ack, Backoff, Decision, JobMapper, Park, Retry
 from schema import names
-from worker_cpu.legacy_jobs import MAPPED_QUEUES, Ack, Backoff, Decision, JobMapper, Park, Retry
 
 log = logging.getLogger(__name__)
 
@@ -357,52 +350,3 @@ async def running_ingress(
     finally:
         # Off the loop: the decisions being drained need the loop to finish.
         await asyncio.to_thread(ingress.stop)
-
-
-# --- `ascension worker ingress` -----------------------------------------------------------------
-async def _connect_until_up(
-    settings: Settings, store: ObjectStore, stop: asyncio.Event
-) -> Client | None:
-    """Temporal, once it is up (None if stopped first): consuming before it is up is pointless."""
-    backoff = Backoff(initial_s=1.0, maximum_s=30.0)
-    while not stop.is_set():
-        try:
-            return await connect_temporal(settings, store)
-        except RuntimeError as err:
-            delay = backoff.next_delay()
-            target = temporal_target(settings)
-            log.warning("Temporal at %s unreachable (%s); retry in %.0f s", target, err, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-    return None
-
-
-async def run_ingress(
-    settings: Settings, *, stop: asyncio.Event | None = None, prefetch: int = DEFAULT_PREFETCH
-) -> None:
-    """Run the bridge until SIGINT/SIGTERM (or ``stop``), then drain and stop."""
-    if not settings.amqp_url:
-        raise SystemExit("the ingress needs RabbitMQ: set ASCENSION_AMQP_URL")
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-    engine = make_engine(settings.effective_database_url)
-    store = make_object_store(settings)
-    try:
-        client = await _connect_until_up(settings, store, stop)
-        if client is None:
-            return
-        # Its own connection: jobs for finished analyses are answered with their events.
-        publisher = EventPublisher(settings.amqp_url)
-        mapper = JobMapper(client, engine, store, settings, publisher=publisher)
-        try:
-            async with running_ingress(settings.amqp_url, mapper, prefetch=prefetch):
-                await stop.wait()
-        finally:
-            await asyncio.to_thread(publisher.close)
-        log.info("ingress stopped")
-    finally:
-        await store.close()
-        await engine.dispose()

@@ -27,20 +27,20 @@ from core.events import declare_topology
 from core.settings import Settings
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
-from schema import names
-from schema.analysis import Status, Tier, ValidateHoldsInput
-from schema.models import Analysis, Route, User, Video
-from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
-from worker_cpu.ingress import (
+from ingress.consumer import (
     ORIGINAL_QUEUE_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
     PARKING_QUEUE,
     REASON_HEADER,
     Ingress,
-    run_ingress,
     running_ingress,
 )
-from worker_cpu.legacy_jobs import Backoff, JobMapper
+from ingress.jobs import Backoff, JobMapper
+from ingress.main import run_ingress
+from schema import names
+from schema.analysis import Status, Tier, ValidateHoldsInput
+from schema.models import Analysis, Route, User, Video
+from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
 from workflows.video_analysis import VideoAnalysisWorkflow
 
