@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import Iterator
 
 import uvicorn
 
 from ascension.servers.temporal import start_dev_server
 from core.settings import Settings
+from core.signals import stop_on_signals
 from worker_cpu.main import run_cpu_worker
 from worker_gpu.main import run_gpu_worker
 
@@ -30,10 +30,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
 
     async with contextlib.AsyncExitStack() as stack:
         if settings.temporal_address is None:

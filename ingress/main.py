@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from temporalio.client import Client
 
 from core.db import make_engine
 from core.events import EventPublisher
 from core.settings import Settings
+from core.signals import stop_on_signals
 from core.storage import ObjectStore, make_object_store
 from core.temporal_client import connect_temporal, temporal_target
 from ingress.consumer import DEFAULT_PREFETCH, running_ingress
@@ -48,11 +48,7 @@ async def run_ingress(
     """Run the bridge until SIGINT/SIGTERM (or ``stop``), then drain and stop."""
     if not settings.amqp_url:
         raise SystemExit("the ingress needs RabbitMQ: set ASCENSION_AMQP_URL")
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop or stop_on_signals()
     engine = make_engine(settings.effective_database_url)
     store = make_object_store(settings)
     try:

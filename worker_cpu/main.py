@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 from core.settings import Settings
+from core.signals import stop_on_signals
 from core.temporal_client import connect_temporal, temporal_target
 from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 async def run_cpu_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     async with open_cpu_resources(settings, create_tables=settings.database_url is None) as res:
         client = await connect_temporal(settings, res.store)
         worker = build_cpu_worker(client, res, task_queue=settings.cpu_task_queue)
@@ -22,11 +22,3 @@ async def run_cpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
         async with worker:
             await stop.wait()
         log.info("CPU worker stopped")
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 from core.settings import Settings
+from core.signals import stop_on_signals
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal, temporal_target
 from worker_gpu.worker import activity_slots, build_gpu_worker, cuda_available, start_pose_pool
@@ -15,11 +15,7 @@ log = logging.getLogger(__name__)
 
 
 async def run_gpu_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop or stop_on_signals()
     store = make_object_store(settings)
     pose_pool = None
     try:
