@@ -6,14 +6,16 @@ file must meet this contract:
 
 * a TorchScript archive (``torch.jit.save``) whose ``forward`` takes a float32 tensor
   ``(1, 3, H, W)``, RGB in 0..1, ``H`` and ``W`` multiples of 32 (the photo is scaled so its long
-  side is ``long_side`` and padded with grey at the bottom and right), and returns
+  side is each of ``long_sides`` and padded with grey at the bottom and right), and returns
   ``(heat, size, offset)`` at stride 4: centre logits per class ``(1, C, H/4, W/4)``, log box
   width and height in cells ``(1, 2, H/4, W/4)`` and the sub-cell centre ``(1, 2, H/4, W/4)``
   (see `engines.holds.learned.net`);
 * an extra file ``ascension_holds.json`` with ``{"format": "centernet-v1", "classes":
-  ["hold", "volume"], "long_side": 768, "flip": false, "thresholds": {"hold": t, "volume": t}}``:
-  the inference size, whether a mirrored pass is averaged in, and the score each class needs to
-  count as found, all chosen on calibration photos when the model was trained.
+  ["hold", "volume"], "long_side": 768, "long_sides": [640, 768, 896, 1024], "flip": true,
+  "thresholds": {"hold": t, "volume": t}}``: the inference sizes (``long_sides``, fused by
+  `engines.holds.learned.targets.fuse_scales`; older files name only ``long_side``), whether a
+  mirrored pass is averaged in, and the score each class needs to count as found, all chosen on
+  calibration photos when the model was trained.
 """
 
 from __future__ import annotations
@@ -58,26 +60,27 @@ class HoldModel:
     """A loaded hold detector; see the module docstring for its contract."""
 
     module: Any
-    long_side: int
+    #: Inference sizes (the photo's long side), fused when there are several.
+    long_sides: tuple[int, ...]
     thresholds: dict[str, float]
     device: str
     #: Average in a mirrored pass (chosen at calibration; twice the work).
     flip: bool = False
 
     def __post_init__(self) -> None:
-        if self.long_side < 64 or self.long_side % 32:
-            raise HoldModelError("model long_side must be a multiple of 32, at least 64")
+        if not self.long_sides or any(side < 64 or side % 32 for side in self.long_sides):
+            raise HoldModelError("model long sides must be multiples of 32, at least 64")
         if set(self.thresholds) != set(_CLASSES):
             raise HoldModelError(f"model thresholds must name {list(_CLASSES)}")
 
     def detect(self, image_bgr: np.ndarray) -> BoxDetections:
         """Holds and volumes on a (H, W, 3) uint8 BGR photo, above the calibrated thresholds."""
-        from engines.holds.learned.infer import detect_boxes
+        from engines.holds.learned.infer import detect_boxes_at_sizes
 
-        found = detect_boxes(
+        found = detect_boxes_at_sizes(
             self.module,
             image_bgr,
-            long_side=self.long_side,
+            long_sides=self.long_sides,
             threshold=min(self.thresholds.values()),
             device=self.device,
             flip=self.flip,
@@ -114,10 +117,10 @@ def load_hold_model(weights_path: Path = SHIPPED_WEIGHTS, *, device: str = "cpu"
         if meta.get("format") != _FORMAT or tuple(meta["classes"]) != _CLASSES:
             raise ValueError(f"expected format {_FORMAT!r} with classes {list(_CLASSES)}")
         thresholds = {str(k): float(v) for k, v in meta["thresholds"].items()}
-        long_side = int(meta["long_side"])
+        long_sides = tuple(int(side) for side in meta.get("long_sides") or [meta["long_side"]])
         flip = bool(meta.get("flip", False))
     except (TypeError, KeyError, ValueError, AttributeError) as error:
         raise HoldModelError(f"{path} lacks a valid {METADATA_FILE}: {error}") from error
     module.eval()
     logger.info("loaded hold model %s on %s (thresholds %s)", path, device, thresholds)
-    return HoldModel(module, long_side, thresholds, device, flip)
+    return HoldModel(module, long_sides, thresholds, device, flip)

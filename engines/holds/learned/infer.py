@@ -9,10 +9,13 @@ import numpy as np
 import torch
 
 from engines.holds.learned.net import SIDE_MULTIPLE
-from engines.holds.learned.targets import Detections, decode
+from engines.holds.learned.targets import Detections, decode, fuse_scales
 
 #: Grey the padding is filled with (the training crops' border colour).
 PAD_VALUE = 114
+#: With several inference sizes, each size keeps its peaks down to this score before fusion, so
+#: a size that saw an object faintly still adds its share (`fuse_scales`).
+CANDIDATE_SCORE = 0.05
 
 
 def prepare(image_bgr: np.ndarray, long_side: int) -> tuple[torch.Tensor, float]:
@@ -64,3 +67,30 @@ def detect_boxes(
     scale = long_side / max(h, w)
     boxes = found.boxes / scale / np.array([w, h, w, h], np.float32)
     return Detections(np.clip(boxes, 0.0, 1.0), found.scores, found.classes)
+
+
+def detect_boxes_at_sizes(
+    module: Any,
+    image_bgr: np.ndarray,
+    *,
+    long_sides: tuple[int, ...],
+    threshold: float,
+    device: str | torch.device = "cpu",
+    flip: bool = False,
+) -> Detections:
+    """`detect_boxes` at each of ``long_sides``, fused (`fuse_scales`), above ``threshold``.
+
+    Several sizes are test-time augmentation for scale: small foot holds are surest at the large
+    size, big volumes at the small one, and an object seen at every size outranks a peak of one.
+    """
+
+    def at(side: int, cut: float) -> Detections:
+        return detect_boxes(
+            module, image_bgr, long_side=side, threshold=cut, device=device, flip=flip
+        )
+
+    if len(long_sides) == 1:
+        return at(long_sides[0], threshold)
+    fused = fuse_scales([at(side, min(threshold, CANDIDATE_SCORE)) for side in long_sides])
+    keep = fused.scores >= threshold
+    return Detections(fused.boxes[keep], fused.scores[keep], fused.classes[keep])

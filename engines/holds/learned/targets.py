@@ -176,3 +176,48 @@ def suppress(found: Detections) -> Detections:
             alive[i + 1 :] &= iou[i, i + 1 :] < DUPLICATE_IOU
     kept = order[alive]
     return Detections(found.boxes[kept], found.scores[kept], found.classes[kept])
+
+
+#: Detections of one object at two inference sizes overlap at least this much (`fuse_scales`).
+SAME_OBJECT_IOU = 0.55
+
+
+def fuse_scales(per_scale: list[Detections]) -> Detections:
+    """One set of detections from the same photo seen at several sizes (boxes in one unit).
+
+    Weighted box fusion: the strongest detection gathers every other one overlapping it by
+    `SAME_OBJECT_IOU` or more (any size, any class); the fused box is their score-weighted mean,
+    its class the strongest one's, its score the sum of theirs over the number of sizes. A hold
+    seen at only one size therefore scores lower than one seen at all of them: small foot holds
+    found only at the large size survive when that size is sure of them, while a texture peak
+    that one size alone fires on is damped. Per-size detections should come from a low
+    threshold, so a size that barely saw the object still adds its share.
+    """
+    if len(per_scale) == 1:
+        return per_scale[0]
+    boxes = np.concatenate([d.boxes for d in per_scale])
+    scores = np.concatenate([d.scores for d in per_scale])
+    classes = np.concatenate([d.classes for d in per_scale])
+    if len(scores) == 0:
+        return Detections(boxes, scores, classes)
+    order = np.argsort(-scores, kind="stable")
+    boxes, scores, classes = boxes[order], scores[order], classes[order]
+    overlap = box_iou(boxes, boxes) >= SAME_OBJECT_IOU
+    taken = np.zeros(len(scores), bool)
+    fused_boxes, fused_scores, fused_classes = [], [], []
+    for i in range(len(scores)):
+        if taken[i]:
+            continue
+        members = np.flatnonzero(overlap[i] & ~taken)
+        taken[members] = True
+        weights = scores[members]
+        fused_boxes.append((boxes[members] * weights[:, None]).sum(0) / max(weights.sum(), 1e-9))
+        fused_scores.append(min(weights.sum() / len(per_scale), 1.0))
+        fused_classes.append(classes[i])
+    return suppress(
+        Detections(
+            np.asarray(fused_boxes, np.float32),
+            np.asarray(fused_scores, np.float32),
+            np.asarray(fused_classes, np.int64),
+        )
+    )

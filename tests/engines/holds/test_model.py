@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engines.holds import SHIPPED_WEIGHTS, HoldModelError, load_hold_model
@@ -34,7 +35,7 @@ def test_shipped_weights_load_and_are_small() -> None:
     model = load_hold_model(SHIPPED_WEIGHTS, device="cpu")
     assert set(model.thresholds) == {"hold", "volume"}
     assert all(0.0 < t < 1.0 for t in model.thresholds.values())
-    assert model.long_side % 32 == 0
+    assert model.long_sides and all(side % 32 == 0 for side in model.long_sides)
     # "A few MB": the phone never downloads it, but the image and the repository carry it.
     assert SHIPPED_WEIGHTS.stat().st_size < 10_000_000
 
@@ -60,6 +61,7 @@ def test_not_torchscript_is_refused(tmp_path: Path) -> None:
         {k: v for k, v in _META.items() if k != "thresholds"},
         {**_META, "thresholds": {"hold": 0.3}},
         {**_META, "long_side": 700},
+        {**_META, "long_sides": [768, 700]},
     ],
 )
 def test_bad_metadata_is_refused(tmp_path: Path, meta: object) -> None:
@@ -71,3 +73,17 @@ def test_bad_metadata_is_refused(tmp_path: Path, meta: object) -> None:
 def test_valid_archive_loads(tmp_path: Path) -> None:
     model = load_hold_model(_save(tmp_path / "holds.pt", _META), device="cpu")
     assert model.thresholds == {"hold": 0.3, "volume": 0.3}
+
+
+def test_several_sizes_are_fused_into_one_set(tmp_path: Path) -> None:
+    """Older files name one size; newer ones may list several, each run and fused."""
+    single = load_hold_model(_save(tmp_path / "one.pt", _META), device="cpu")
+    assert single.long_sides == (768,)
+    several = load_hold_model(
+        _save(tmp_path / "two.pt", {**_META, "long_sides": [256, 320]}), device="cpu"
+    )
+    assert several.long_sides == (256, 320)
+    photo = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    found = several.detect(photo)
+    assert found.boxes.shape[1:] == (4,) and len(found.boxes) == len(found.scores)
+    assert np.all(found.scores >= min(several.thresholds.values()))

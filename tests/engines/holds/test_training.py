@@ -24,7 +24,7 @@ from engines.holds.learned.data import (
     source_name,
     split_dataset,
 )
-from engines.holds.learned.targets import build_targets, decode
+from engines.holds.learned.targets import Detections, build_targets, decode, fuse_scales
 from engines.holds.learned.train import TrainConfig, export_torchscript, train_hold_detector
 
 pytestmark = pytest.mark.unit
@@ -114,6 +114,27 @@ def test_targets_decode_back_to_the_boxes() -> None:
     assert found.classes[order].tolist() == [0, 1]
 
 
+def test_sizes_fuse_one_object_into_one_box_scored_by_how_many_sizes_saw_it() -> None:
+    hold = np.array([[10.0, 10.0, 30.0, 30.0]], np.float32)
+    shifted = hold + np.float32(1.0)
+    chip = np.array([[100.0, 100.0, 106.0, 106.0]], np.float32)
+    small = Detections(hold, np.array([0.8], np.float32), np.array([0]))
+    large = Detections(
+        np.concatenate([shifted, chip]), np.array([0.6, 0.7], np.float32), np.array([0, 0])
+    )
+    fused = fuse_scales([small, large])
+    assert len(fused) == 2
+    order = np.argsort(-fused.scores)
+    # Seen at both sizes: the mean of the two scores, the box their score-weighted mean.
+    np.testing.assert_allclose(fused.scores[order], [0.7, 0.35], atol=1e-6)
+    np.testing.assert_allclose(
+        fused.boxes[order[0]], (hold[0] * 0.8 + shifted[0] * 0.6) / 1.4, rtol=1e-5
+    )
+    # Seen at one size only: half its score, its own box.
+    np.testing.assert_allclose(fused.boxes[order[1]], chip[0])
+    assert fuse_scales([small]) is small
+
+
 def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path: Path) -> None:
     config = TrainConfig(
         epochs=1,
@@ -122,13 +143,14 @@ def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path
         crop=CropSettings(size=128, long_side=256),
         store_side=320,
         eval_every=1,
-        inference_choices=((256, False), (256, True)),
+        inference_choices=(((256,), False), ((224, 256), True)),
     )
     result = train_hold_detector(dataset, config)
     assert len(result.history) == 1 and np.isfinite(result.history[0].loss)
     assert result.history[0].calibration is not None
     meta = export_torchscript(result, config, tmp_path / "holds.pt")
-    assert meta["long_side"] == 256 and set(meta["thresholds"]) == {"hold", "volume"}
+    assert meta["long_sides"] in ([256], [224, 256]) and meta["long_side"] == meta["long_sides"][0]
+    assert set(meta["thresholds"]) == {"hold", "volume"}
     model = load_hold_model(tmp_path / "holds.pt", device="cpu")
     photo = sorted((WALLS / "images").iterdir())[0]
     # One tiny epoch need not find holds; it must fail the way production does.
