@@ -121,13 +121,25 @@ def _skeleton(image: np.ndarray, landmarks: np.ndarray, color: tuple[int, int, i
         cv2.circle(image, tuple(int(v) for v in head.round()), 3 * width, color, width)
 
 
+#: OpenCV's Hershey fonts draw ASCII only (anything else shows as "?"): what the advice uses.
+_ASCII_SPELLING = str.maketrans(
+    {"\u00b0": " deg", "\u2013": "-", "\u2014": "-", "\u2019": "'", "\u00d7": "x", "\u2026": "..."}
+)
+
+
+def drawable(text: str) -> str:
+    """``text`` in the ASCII the overlay's font can draw; other characters become "?"."""
+    spelled = text.translate(_ASCII_SPELLING)
+    return spelled.encode("ascii", "replace").decode("ascii")
+
+
 def _text_box(image: np.ndarray, lines: list[str], scale: int) -> None:
     """Lines of text on a dark band at the bottom; long lines wrap to the frame's width."""
     height, width = image.shape[:2]
     font, size = cv2.FONT_HERSHEY_SIMPLEX, 0.4 * scale
     wrapped: list[str] = []
     for line in lines:
-        words, current = line.split(), ""
+        words, current = drawable(line).split(), ""
         for word in words:
             trial = f"{current} {word}".strip()
             if cv2.getTextSize(trial, font, size, 1)[0][0] > width - 12 * scale and current:
