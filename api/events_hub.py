@@ -45,11 +45,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.events import EVENT_ID_HEADER
 from api.progress import read_progress
 from api.resources import ApiResources
+from core.analyses import FINISHED, RUNNING, analysis_handle, query_status
 from core.events import declare_events_exchange
 from schema import names
 from schema.analysis import AnalysisProgress, Stage, Status
 from schema.models import Analysis, AnalysisEventRecord
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 log = logging.getLogger("ascension.api.events")
 
@@ -71,8 +71,6 @@ HOLDS_WAIT_S = 5.0
 CLOSE_TOO_SLOW = 1013
 CLOSE_GOING_AWAY = 1001
 
-RUNNING = (Status.PENDING, Status.PROCESSING, Status.AWAITING_HOLD_VALIDATION)
-_FINAL = {Status.COMPLETED.value, Status.FAILED.value, Status.CANCELLED.value}
 
 _EVENTS = cast(Table, AnalysisEventRecord.__table__)  # type: ignore[attr-defined]
 _ANALYSES = cast(Table, Analysis.__table__)  # type: ignore[attr-defined]
@@ -591,7 +589,7 @@ class EventHub:
             if len(self._seen) > SEEN_IDS:
                 del self._seen[next(iter(self._seen))]
         analysis_status = str(event.body.get("analysis_status", ""))
-        if analysis_status in _FINAL:
+        if analysis_status in FINISHED:
             channel.finished.add(event.analysis_id)
             self._learned.pop(event.analysis_id, None)
         else:
@@ -619,12 +617,10 @@ class EventHub:
         """
         try:
             client = await self._resources.temporal.client()
-            handle = client.get_workflow_handle(names.analysis_workflow_id(analysis_id))
+            handle = analysis_handle(client, analysis_id)
             deadline = time.monotonic() + wait_s
             while True:
-                progress = await handle.query(
-                    VideoAnalysisWorkflow.status, rpc_timeout=timedelta(seconds=2)
-                )
+                progress = await query_status(handle, rpc_timeout=timedelta(seconds=2))
                 if progress.holds_awaiting_validation is not None:
                     return dataclasses.asdict(progress.holds_awaiting_validation)
                 detecting = progress.stage == Stage.HOLD_DETECTION and progress.status in (
@@ -678,7 +674,7 @@ class EventHub:
         limit = asyncio.Semaphore(16)
 
         async def one(analysis_id: str, user_id: str) -> None:
-            handle = client.get_workflow_handle(names.analysis_workflow_id(analysis_id))
+            handle = analysis_handle(client, analysis_id)
             try:
                 async with limit:
                     progress = await asyncio.wait_for(
@@ -690,7 +686,7 @@ class EventHub:
                 return
             except Exception:
                 return
-            if progress.status.value in _FINAL:
+            if progress.status in FINISHED:
                 self._learned.pop(analysis_id, None)
             channel = self._channels.get(user_id)
             if channel is None:

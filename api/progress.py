@@ -6,8 +6,8 @@ workflow free of progress signals (which would add an event to history per updat
 app still sees the percentage move frame by frame.
 
 It lives beside its users (the analyses routes and the WebSocket hub; the `demo` command reads it
-from here too) rather than in ``core``: it queries `VideoAnalysisWorkflow` and reads its
-``STAGE_PERCENT``, and the ground floor must not import workflows.
+from here too) rather than in ``core``: it reads the workflow's ``STAGE_PERCENT``, and the ground
+floor must not import workflows. The Query itself goes through `core.analyses`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 from temporalio.client import WorkflowHandle
 from temporalio.converter import DataConverter
 
+from core.analyses import query_status
 from schema.analysis import AnalysisProgress, Stage, StageProgress, Status
-from workflows.video_analysis import STAGE_PERCENT, VideoAnalysisWorkflow
+from workflows.video_analysis import STAGE_PERCENT
 
 _ORDER = list(STAGE_PERCENT)
 
@@ -29,7 +30,7 @@ def _stage_span(stage: Stage) -> tuple[float, float]:
 
 async def read_progress(handle: WorkflowHandle, converter: DataConverter) -> AnalysisProgress:
     """The `status` Query, with the running step's heartbeat folded into ``percent``."""
-    progress = await handle.query(VideoAnalysisWorkflow.status)
+    progress = await query_status(handle)
     if progress.status != Status.PROCESSING:
         return progress
     description = await handle.describe()

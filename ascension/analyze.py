@@ -54,7 +54,7 @@ async def run_analyze(settings: Settings, request: AnalyzeRequest, console: Cons
             tier=request.tier,
             route_name=request.photo.stem,
         )
-        result = await follow_analysis(settings, client, params, console)
+        result = await follow_analysis(client, params, console)
         if result.status != Status.COMPLETED or not result.result_key:
             return result, None
         return result, await store.get_bytes(settings.bucket, result.result_key)

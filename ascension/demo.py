@@ -32,6 +32,7 @@ from rich.table import Table
 from api.progress import read_progress
 from ascension.media import write_clip
 from ascension.servers.temporal import start_dev_server
+from core.analyses import analysis_input, start_or_attach, submit_hold_map
 from core.db import session_scope
 from core.settings import Settings
 from core.storage import ObjectStore
@@ -43,12 +44,10 @@ from schema.analysis import (
     StartAnalysisInput,
     Status,
     Tier,
-    ValidateHoldsInput,
 )
 from schema.models import Analysis, Route, User, Video
 from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 from worker_gpu.worker import build_gpu_worker
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 T = TypeVar("T")
 
@@ -140,8 +139,11 @@ async def prepare_analysis(
     row = Video(user_id=user.id, storage_url="")
     row.storage_url = names.upload_key(str(user.id), str(row.id))
     route = Route(user_id=user.id, name=route_name)
-    route.photo_key = f"routes/{user.id}/{route.id}.jpg"
-    analysis = Analysis(video_id=row.id, user_id=user.id, route_id=route.id)
+    route.photo_key = names.route_photo_key(str(user.id), str(route.id))
+    # The ghost whenever the plan has it, as the demo always showed it.
+    analysis = Analysis(
+        video_id=row.id, user_id=user.id, route_id=route.id, ghost_requested=tier.includes_ghost
+    )
     async with session_scope(engine) as session:
         session.add(user)
         await session.flush()
@@ -153,19 +155,8 @@ async def prepare_analysis(
     await store.ensure_bucket(settings.bucket)
     await store.put_bytes(settings.bucket, route.photo_key, photo)
     await store.upload_file(settings.bucket, row.storage_url, video, content_type="video/mp4")
-    return StartAnalysisInput(
-        analysis_id=str(analysis.id),
-        user_id=str(user.id),
-        video_id=str(row.id),
-        video_key=row.storage_url,
-        route_id=str(route.id),
-        bucket=settings.bucket,
-        tier=tier,
-        route_photo_key=route.photo_key,
-        morphology=morphology,
-        gpu_task_queue=settings.gpu_task_queue,
-        cpu_task_queue=settings.cpu_task_queue,
-        keep_video=True,
+    return analysis_input(
+        analysis, user, route, settings, video_key=row.storage_url, morphology=morphology
     )
 
 
@@ -173,23 +164,18 @@ async def _analyse_one(settings, client, engine, store, console) -> AnalysisResu
     with console.status("Preparing the wall photo and the video..."):
         params = await prepare_demo_analysis(settings, engine, store)
     started = time.perf_counter()
-    result = await follow_analysis(settings, client, params, console)
+    result = await follow_analysis(client, params, console)
     elapsed = time.perf_counter() - started
     await _print_result(settings, store, result, elapsed, console)
     return result
 
 
 async def follow_analysis(
-    settings: Settings, client: Any, params: StartAnalysisInput, console: Console
+    client: Any, params: StartAnalysisInput, console: Console
 ) -> AnalysisResult:
     """Start the analysis workflow, show its progress, accept the detected holds as the
     climber would (Update ``validate_holds``) and return its result."""
-    handle = await client.start_workflow(
-        VideoAnalysisWorkflow.run,
-        params,
-        id=names.analysis_workflow_id(params.analysis_id),
-        task_queue=settings.cpu_task_queue,
-    )
+    handle = await start_or_attach(client, params)
     console.print(f"Started workflow [cyan]{handle.id}[/] (find it in the Web UI)")
 
     validated = False
@@ -215,9 +201,7 @@ async def follow_analysis(
                         f"{len(held.holds)} holds detected; the climber accepts them "
                         "(Update validate_holds)"
                     )
-                    await handle.execute_update(
-                        VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(held)
-                    )
+                    await submit_hold_map(handle, held)
                     validated = True
             await asyncio.wait({result_future}, timeout=0.5)
         bar.update(task, completed=100, description="done")

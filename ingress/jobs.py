@@ -51,11 +51,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import record_and_publish
+from core.analyses import FINISHED, analysis_input, start_or_attach
 from core.db import session_scope
 from core.events import EventPublisher
 from core.settings import Settings
@@ -63,16 +63,13 @@ from core.storage import ObjectStore
 from schema import names
 from schema.analysis import (
     AnalysisEvent,
-    AnalysisOptions,
     LegacyJobInput,
     Morphology,
     Stage,
     StartAnalysisInput,
     Status,
 )
-from schema.holds import hold_map_from_dict
 from schema.models import Analysis, Route, User, Video, utcnow
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +91,6 @@ MAX_UNEXPECTED_FAILURES: Final = 5
 START_RPC_TIMEOUT: Final = timedelta(seconds=10)
 #: Unsaved uploads expire after 7 days (seed 000 storage lifecycle), as for the API's uploads.
 UPLOAD_RETENTION: Final = timedelta(days=7)
-FINISHED: Final = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 _TRANSIENT_RPC: Final = frozenset(
     {
         RPCStatusCode.UNAVAILABLE,
@@ -356,17 +352,11 @@ class JobMapper:
             await self._answer_ended(job, legacy)
             return Ack(workflow_id, "the analysis has already ended; its events were sent")
         try:
-            # Signal-with-start: the run learns the job's id before it publishes anything.
-            await self._client.start_workflow(
-                VideoAnalysisWorkflow.run,
+            # Redelivered while running: attach. Already finished: refused (→ ack below).
+            await start_or_attach(
+                self._client,
                 params,
-                id=workflow_id,
-                task_queue=self._settings.cpu_task_queue,
-                # Redelivered while running: attach. Already finished: refuse (→ ack below).
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                start_signal="attach_legacy_job",
-                start_signal_args=[legacy],
+                legacy_job=legacy,
                 # Visible in the Web UI: which legacy job started the run.
                 memo={"legacy_job_id": str(job.job_id), "legacy_queue": queue},
                 rpc_timeout=START_RPC_TIMEOUT,
@@ -425,13 +415,13 @@ class JobMapper:
             if known.analysis.status in FINISHED:
                 return None
             assert known.video is not None  # `_known` checked the analysis's video
-            return self._workflow_input(job, known, known.video)
+            return self._workflow_input(job, known, known.analysis, known.video)
         assert location is not None  # `_known` requires it for a new analysis
         if not await self._store.exists(bucket, location.key):
             raise BadJob(f"video_url: no video uploaded at s3://{bucket}/{location.key}")
         video = known.video or self._new_video(known.user, location)
-        await self._create(job, known, video)
-        return self._workflow_input(job, known, video)
+        analysis = await self._create(job, known, video)
+        return self._workflow_input(job, known, analysis, video)
 
     async def _known(self, job: LegacyJob) -> _Known:
         """The rows the job names, checked against each other; `BadJob` when they disagree."""
@@ -479,7 +469,7 @@ class JobMapper:
             video.expires_at = video.uploaded_at + UPLOAD_RETENTION
         return video
 
-    async def _create(self, job: LegacyJob, known: _Known, video: Video) -> None:
+    async def _create(self, job: LegacyJob, known: _Known, video: Video) -> Analysis:
         created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
         analysis = Analysis(
             id=job.analysis_id,
@@ -493,25 +483,17 @@ class JobMapper:
         async with self._engine.begin() as conn:
             await conn.execute(_insert_if_missing(conn.dialect.name, video))
             await conn.execute(_insert_if_missing(conn.dialect.name, analysis))
+        return analysis
 
-    def _workflow_input(self, job: LegacyJob, known: _Known, video: Video) -> StartAnalysisInput:
-        route = known.route
+    def _workflow_input(
+        self, job: LegacyJob, known: _Known, analysis: Analysis, video: Video
+    ) -> StartAnalysisInput:
         morphology = job.user_morphology or LegacyMorphology()
-        return StartAnalysisInput(
-            analysis_id=str(job.analysis_id),
-            user_id=str(known.user.id),
-            video_id=str(video.id),
+        return analysis_input(
+            analysis,
+            known.user,
+            known.route,
+            self._settings,
             video_key=video.storage_url,
-            route_id=str(route.id),
-            bucket=self._settings.bucket,
-            tier=known.user.subscription_tier,
-            route_photo_key=route.photo_key,
-            route_hold_map=hold_map_from_dict(route.hold_map) if route.hold_map else None,
-            options=AnalysisOptions(ghost=known.ghost),
             morphology=Morphology(**morphology.model_dump()),
-            gpu_task_queue=self._settings.gpu_task_queue,
-            cpu_task_queue=self._settings.cpu_task_queue,
-            # As for the API's analyses: the upload stays for the seed's 7 days (a store
-            # lifecycle rule deletes it), so the climber can still save the video.
-            keep_video=True,
         )

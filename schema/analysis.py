@@ -28,8 +28,15 @@ class Tier(StrEnum):
         """Analyses a climber on this tier may start per calendar month (UTC)."""
         return _MONTHLY_ANALYSES[self]
 
+    @property
+    def priority_key(self) -> int:
+        """Temporal priority of this tier's analyses and their steps: lower keys run first on a
+        task queue ("infinity" is the seeds' "server priority" tier)."""
+        return _PRIORITY_KEY[self]
+
 
 _MONTHLY_ANALYSES = {Tier.FREEMIUM: 10, Tier.PREMIUM: 30, Tier.INFINITY: 100}
+_PRIORITY_KEY = {Tier.INFINITY: 1, Tier.PREMIUM: 3, Tier.FREEMIUM: 5}
 
 
 class Stage(StrEnum):

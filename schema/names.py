@@ -13,13 +13,25 @@ from typing import Final
 CPU_TASK_QUEUE: Final = "ascension-cpu"
 GPU_TASK_QUEUE: Final = "ascension-gpu"
 
-#: Custom search attributes support staff filter on in the Web UI, with their Temporal types.
-#: The bootstrap registers them on the dev server; the workflow upserts them.
+#: The analysis workflow and its handlers, under the names it declares itself with. Clients
+#: (`core.analyses`) start, query and update it by these, without importing `workflows`.
+ANALYSIS_WORKFLOW: Final = "VideoAnalysisWorkflow"
+STATUS_QUERY: Final = "status"
+VALIDATE_HOLDS_UPDATE: Final = "validate_holds"
+ATTACH_LEGACY_JOB_SIGNAL: Final = "attach_legacy_job"
+
+#: Custom search attributes support staff filter on in the Web UI.
+ANALYSIS_ID_ATTRIBUTE: Final = "AnalysisId"
+USER_ID_ATTRIBUTE: Final = "UserId"
+ANALYSIS_STATUS_ATTRIBUTE: Final = "AnalysisStatus"
+ANALYSIS_STAGE_ATTRIBUTE: Final = "AnalysisStage"
+#: Their Temporal types. The bootstrap registers them on the dev server; the start sets the
+#: first two (`core.analyses`), the workflow upserts them all.
 SEARCH_ATTRIBUTE_TYPES: Final[dict[str, str]] = {
-    "AnalysisId": "Keyword",
-    "UserId": "Keyword",
-    "AnalysisStatus": "Keyword",
-    "AnalysisStage": "Keyword",
+    ANALYSIS_ID_ATTRIBUTE: "Keyword",
+    USER_ID_ATTRIBUTE: "Keyword",
+    ANALYSIS_STATUS_ATTRIBUTE: "Keyword",
+    ANALYSIS_STAGE_ATTRIBUTE: "Keyword",
 }
 
 # --- RabbitMQ (seed 000 topology, kept for existing consumers) -----------------------------------

@@ -53,7 +53,6 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StartAnalysisInput,
         Status,
-        Tier,
         ValidateHoldsInput,
         ValidationTimeoutPolicy,
     )
@@ -61,10 +60,10 @@ with workflow.unsafe.imports_passed_through():
 
 ResultT = TypeVar("ResultT")
 
-ANALYSIS_ID = SearchAttributeKey.for_keyword("AnalysisId")
-USER_ID = SearchAttributeKey.for_keyword("UserId")
-ANALYSIS_STATUS = SearchAttributeKey.for_keyword("AnalysisStatus")
-ANALYSIS_STAGE = SearchAttributeKey.for_keyword("AnalysisStage")
+ANALYSIS_ID = SearchAttributeKey.for_keyword(names.ANALYSIS_ID_ATTRIBUTE)
+USER_ID = SearchAttributeKey.for_keyword(names.USER_ID_ATTRIBUTE)
+ANALYSIS_STATUS = SearchAttributeKey.for_keyword(names.ANALYSIS_STATUS_ATTRIBUTE)
+ANALYSIS_STAGE = SearchAttributeKey.for_keyword(names.ANALYSIS_STAGE_ATTRIBUTE)
 
 # --- Activity policies --------------------------------------------------------------------------
 #: Bounded retries with backoff; bad input is excluded because no retry can fix it.
@@ -114,8 +113,6 @@ STAGE_LABEL = {
 #: `workflow.patched` id: a cancellation requested through Temporal while an activity runs ends
 #: the run as Canceled (runs recorded before it failed with the cancelled step).
 CANCELLED_DURING_A_STEP_PATCH = "cancelled-during-a-step-ends-canceled"
-#: Lower keys run first on a task queue: "infinity" is the seeds' "server priority" tier.
-TIER_PRIORITY = {Tier.INFINITY: 1, Tier.PREMIUM: 3, Tier.FREEMIUM: 5}
 
 
 class _Stop(Exception):
@@ -127,7 +124,7 @@ class _Stop(Exception):
         self.status = status
 
 
-@workflow.defn
+@workflow.defn(name=names.ANALYSIS_WORKFLOW)
 class VideoAnalysisWorkflow:
     @workflow.init
     def __init__(self, params: StartAnalysisInput) -> None:
@@ -149,7 +146,7 @@ class VideoAnalysisWorkflow:
         self._completed: set[Stage] = set()
 
     # --- Queries, Updates, Signals ---------------------------------------------------------------
-    @workflow.query
+    @workflow.query(name=names.STATUS_QUERY)
     def status(self) -> AnalysisProgress:
         return AnalysisProgress(
             status=self._status,
@@ -162,7 +159,7 @@ class VideoAnalysisWorkflow:
             last_error=self._last_error,
         )
 
-    @workflow.update
+    @workflow.update(name=names.VALIDATE_HOLDS_UPDATE)
     async def validate_holds(self, update: ValidateHoldsInput) -> HoldMap:
         """Accept the climber's corrected map; the validator has already checked it."""
         self._accepted = update.hold_map
@@ -188,7 +185,7 @@ class VideoAnalysisWorkflow:
         self._last_error = None
         self._accepted = update.hold_map
 
-    @workflow.signal
+    @workflow.signal(name=names.ATTACH_LEGACY_JOB_SIGNAL)
     async def attach_legacy_job(self, job: LegacyJobInput) -> None:
         """A legacy job asks for stages of this analysis: from now on their events carry its id.
 
@@ -486,7 +483,7 @@ class VideoAnalysisWorkflow:
             start_to_close_timeout=STAGE_START_TO_CLOSE[stage],
             heartbeat_timeout=HEARTBEAT if stage != Stage.HOLD_DETECTION else None,
             retry_policy=GPU_RETRY,
-            priority=Priority(priority_key=TIER_PRIORITY[self._params.tier]),
+            priority=Priority(priority_key=self._params.tier.priority_key),
             summary=f"{STAGE_LABEL[stage]} for analysis {self._params.analysis_id}",
         )
         self._current = handle

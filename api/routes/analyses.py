@@ -21,8 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -31,16 +30,22 @@ from api.errors import ApiError, not_found, responses
 from api.metrics import Metrics
 from api.progress import read_progress
 from api.results import StoredDocument, make_document
+from core.analyses import (
+    RUNNING,
+    AnalysisHandle,
+    analysis_handle,
+    analysis_input,
+    query_status,
+    start_or_attach,
+    submit_hold_map,
+)
 from core.storage import ObjectNotFound
 from schema import names
 from schema.analysis import (
-    AnalysisOptions,
     CancelInput,
     Morphology,
     StartAnalysisInput,
     Status,
-    Tier,
-    ValidateHoldsInput,
 )
 from schema.holds import (
     MAX_HOLD_MAP_BYTES,
@@ -53,12 +58,10 @@ from schema.holds import (
     hold_map_size_problems,
 )
 from schema.models import Analysis, AnalysisPublic, Role, Route, UsageQuota, User, Video, utcnow
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 log = logging.getLogger("ascension.api")
 router = APIRouter(prefix="/analysis/video", tags=["analyses"])
 
-RUNNING = (Status.PENDING, Status.PROCESSING, Status.AWAITING_HOLD_VALIDATION)
 #: What a corrected hold map may hold at most (the `details` of `hold_map_too_large`).
 HOLD_MAP_BOUNDS = {
     "max_holds": MAX_HOLDS,
@@ -194,25 +197,14 @@ def _workflow_input(
     route: Route,
     body: StartRequest | None,
 ) -> StartAnalysisInput:
-    settings = resources.settings
     morphology = body.morphology if body and body.morphology else MorphologyIn()
-    return StartAnalysisInput(
-        analysis_id=str(analysis.id),
-        user_id=str(user.id),
-        video_id=str(video.id),
+    return analysis_input(
+        analysis,
+        user,
+        route,
+        resources.settings,
         video_key=analysed_video_key(video, analysis),
-        route_id=str(route.id),
-        bucket=settings.bucket,
-        tier=user.subscription_tier,
-        route_photo_key=route.photo_key,
-        route_hold_map=hold_map_from_dict(route.hold_map) if route.hold_map else None,
-        options=AnalysisOptions(ghost=analysis.ghost_requested),
         morphology=Morphology(**morphology.model_dump()),
-        gpu_task_queue=settings.gpu_task_queue,
-        cpu_task_queue=settings.cpu_task_queue,
-        # Uploads stay for the seed's 7 days (a store lifecycle rule deletes them), so the
-        # climber can still save the video after seeing the analysis.
-        keep_video=True,
     )
 
 
@@ -244,21 +236,16 @@ async def _pin_video(resources: Resources, video: Video, analysis: Analysis) -> 
         ) from None
 
 
-async def _start_workflow(client: Client, resources: Resources, params: StartAnalysisInput) -> str:
-    handle = await client.start_workflow(
-        VideoAnalysisWorkflow.run,
-        params,
-        id=names.analysis_workflow_id(params.analysis_id),
-        task_queue=resources.settings.cpu_task_queue,
-        # A retried start (same analysis) attaches to the run that is already going.
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    return handle.id
-
-
-async def _handle(resources: Resources, analysis: Analysis) -> WorkflowHandle[Any, Any]:
+async def _start_workflow(resources: Resources, params: StartAnalysisInput) -> None:
     client = await resources.temporal.client()
-    return client.get_workflow_handle(names.analysis_workflow_id(str(analysis.id)))
+    # A retried start (same analysis) attaches to the run that is going, or starts it again
+    # when its run closed without recording anything (the row still says pending).
+    await start_or_attach(client, params, start_again_if_closed=True)
+
+
+async def _handle(resources: Resources, analysis: Analysis) -> AnalysisHandle:
+    client = await resources.temporal.client()
+    return analysis_handle(client, str(analysis.id))
 
 
 def _started(analysis: Analysis) -> StartedAnalysis:
@@ -355,8 +342,7 @@ async def start_analysis(
 
     params = _workflow_input(resources, analysis, user, video, route, body)
     try:
-        client = await resources.temporal.client()
-        await _start_workflow(client, resources, params)
+        await _start_workflow(resources, params)
     except Exception as exc:
         if idempotency_key is None:
             # Nothing will retry this analysis: take it back so it does not cost a start.
@@ -393,9 +379,8 @@ async def _ensure_started(
             ):
                 await _pin_video(resources, video, analysis)
             try:
-                client = await resources.temporal.client()
                 params = _workflow_input(resources, analysis, user, video, route, None)
-                await _start_workflow(client, resources, params)
+                await _start_workflow(resources, params)
             except Exception as exc:
                 log.warning("could not start analysis %s: %s", analysis.id, exc)
                 raise ApiError(
@@ -537,7 +522,7 @@ async def _live_progress(resources: Resources, analysis: Analysis) -> tuple[Prog
     (it read ``hold_validation`` through skeleton, advice and ghost); the workflow's is live."""
     try:
         client = await resources.temporal.client()
-        handle = client.get_workflow_handle(names.analysis_workflow_id(str(analysis.id)))
+        handle = analysis_handle(client, str(analysis.id))
         live = await asyncio.wait_for(read_progress(handle, client.data_converter), timeout=2)
     except Exception as exc:  # the row still answers; progress is a refinement
         log.info("no live progress for %s: %s", analysis.id, exc)
@@ -564,7 +549,7 @@ async def get_holds(
     if analysis.status == Status.AWAITING_HOLD_VALIDATION:
         handle = await _handle(resources, analysis)
         try:
-            live = await handle.query(VideoAnalysisWorkflow.status)
+            live = await query_status(handle)
         except RPCError:
             live = None
         if live is not None and live.holds_awaiting_validation is not None:
@@ -619,9 +604,7 @@ async def validate_holds(
         )
     handle = await _handle(resources, analysis)
     try:
-        accepted = await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(body.hold_map)
-        )
+        accepted = await submit_hold_map(handle, body.hold_map)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
@@ -672,4 +655,4 @@ async def cancel_analysis(
     )
 
 
-__all__ = ["RUNNING", "Tier", "router"]
+__all__ = ["router"]

@@ -11,6 +11,7 @@ no-op activities one after another: the floor any Temporal workflow pays on this
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from temporalio.worker import Worker
 from ascension.bench import negligible
 from ascension.bench.report import BenchReport, ms, summary
 from ascension.servers.temporal import start_dev_server
+from core.analyses import analysis_input, start_or_attach
 from core.settings import Settings
 from schema import names
-from schema.analysis import AnalysisResult, StartAnalysisInput, Tier
+from schema.analysis import StartAnalysisInput, Tier
 from schema.holds import Hold, HoldMap
+from schema.models import Analysis, Route, User
 from workflows.video_analysis import VideoAnalysisWorkflow
 
 GOAL_P50_MS = 150.0
@@ -60,32 +63,22 @@ async def activity_time(handle: WorkflowHandle) -> tuple[float, int]:
     return total, count
 
 
-def _analysis(queue: str) -> StartAnalysisInput:
-    analysis_id = uuid.uuid4().hex
-    return StartAnalysisInput(
-        analysis_id=analysis_id,
-        user_id="bench",
-        video_id=analysis_id,
-        video_key=names.upload_key("bench", analysis_id),
-        route_id="bench-route",
-        bucket="bench",
-        tier=Tier.PREMIUM,
-        route_hold_map=HoldMap(1920, 1080, [Hold("h1", 0.5, 0.5, "jug")]),
-        gpu_task_queue=f"{queue}-gpu",
-        cpu_task_queue=f"{queue}-cpu",
-    )
+def _analysis(settings: Settings) -> StartAnalysisInput:
+    """A premium climber's analysis of a known route, built as the API builds it."""
+    user = User(email="bench@ascension.local", password_hash="-", subscription_tier=Tier.PREMIUM)
+    hold_map = HoldMap(1920, 1080, [Hold("h1", 0.5, 0.5, "jug")])
+    route = Route(user_id=user.id, hold_map=dataclasses.asdict(hold_map))
+    video_id = uuid.uuid4()
+    analysis = Analysis(video_id=video_id, user_id=user.id, route_id=route.id, ghost_requested=True)
+    video_key = names.upload_key(str(user.id), str(video_id))
+    return analysis_input(analysis, user, route, settings, video_key=video_key)
 
 
-async def _timed_analysis(client: Client, queue: str) -> RunTiming:
-    params = _analysis(queue)
+async def _timed_analysis(client: Client, settings: Settings) -> RunTiming:
+    params = _analysis(settings)
     begin = time.perf_counter()
-    handle = await client.start_workflow(
-        VideoAnalysisWorkflow.run,
-        params,
-        id=names.analysis_workflow_id(params.analysis_id),
-        task_queue=params.cpu_task_queue,
-    )
-    result: AnalysisResult = await handle.result()
+    handle = await start_or_attach(client, params)
+    result = await handle.result()
     wall = time.perf_counter() - begin
     assert result.status.value == "completed", result
     spent, count = await activity_time(handle)
@@ -153,12 +146,7 @@ async def _timed_real_analysis(env_client: Client, settings: Settings, seconds: 
                 build_gpu_worker(client, resources.store, local, task_queue=local.gpu_task_queue),
             ):
                 begin = time.perf_counter()
-                handle = await client.start_workflow(
-                    VideoAnalysisWorkflow.run,
-                    params,
-                    id=names.analysis_workflow_id(params.analysis_id),
-                    task_queue=local.cpu_task_queue,
-                )
+                handle = await start_or_attach(client, params)
                 await handle.result()
                 wall = time.perf_counter() - begin
             spent, count = await activity_time(handle)
@@ -170,21 +158,28 @@ async def bench_orchestration(
 ) -> BenchReport:
     env = await start_dev_server(settings)
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    bench = settings.model_copy(
+        update={
+            "bucket": "bench",
+            "cpu_task_queue": f"{queue}-cpu",
+            "gpu_task_queue": f"{queue}-gpu",
+        }
+    )
     try:
         client = env.client
         async with (
             Worker(
                 client,
-                task_queue=f"{queue}-cpu",
+                task_queue=bench.cpu_task_queue,
                 workflows=[VideoAnalysisWorkflow, negligible.SequentialActivitiesWorkflow],
                 activities=[*negligible.CPU_ACTIVITIES, negligible.noop],
             ),
-            Worker(client, task_queue=f"{queue}-gpu", activities=negligible.GPU_ACTIVITIES),
+            Worker(client, task_queue=bench.gpu_task_queue, activities=negligible.GPU_ACTIVITIES),
         ):
             for _ in range(warmup):  # first runs pay for worker and sandbox start-up
-                await _timed_analysis(client, queue)
-            steps = (await _timed_analysis(client, queue)).activities
-            runs = await _run_many(lambda: _timed_analysis(client, queue), analyses, concurrency)
+                await _timed_analysis(client, bench)
+            steps = (await _timed_analysis(client, bench)).activities
+            runs = await _run_many(lambda: _timed_analysis(client, bench), analyses, concurrency)
             base = await _run_many(
                 lambda: _timed_baseline(client, queue, steps), analyses, concurrency
             )

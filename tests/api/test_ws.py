@@ -28,17 +28,17 @@ from api.events_hub import EventHub, PushMessage, hub_of
 from api.resources import ApiResources
 from api.security import TokenService, load_jwt_secret
 from ascension.bench.ws_latency import measure_ws_latency, production_publish
+from core.analyses import AnalysisHandle, start_or_attach, submit_hold_map
 from core.db import make_engine, migrate, session_scope
 from core.settings import Settings
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
 from schema import names
-from schema.analysis import AnalysisEvent, Stage, StartAnalysisInput, Status, ValidateHoldsInput
+from schema.analysis import AnalysisEvent, Stage, StartAnalysisInput, Status
 from schema.models import Analysis, AnalysisEventRecord, Route, Video
 from tests.api.conftest import Climber, ClimberFactory, LiveApi
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -110,13 +110,8 @@ async def _params(
     return analysis_input(task_queue, bucket=settings.bucket, **seeded, **overrides)
 
 
-async def _start(client: Client, params: StartAnalysisInput) -> WorkflowHandle[Any, Any]:
-    return await client.start_workflow(
-        VideoAnalysisWorkflow.run,
-        params,
-        id=names.analysis_workflow_id(params.analysis_id),
-        task_queue=params.cpu_task_queue,
-    )
+async def _start(client: Client, params: StartAnalysisInput) -> AnalysisHandle:
+    return await start_or_attach(client, params)
 
 
 # --- socket helpers -----------------------------------------------------------------------------
@@ -228,9 +223,7 @@ async def test_analysis_pushes_its_events_in_order_to_its_owner_only(
         assert waiting["id"] is None and waiting["analysis_id"] == params.analysis_id
         assert waiting["data"]["percent"] == 10.0 and waiting["stage"] == "hold_validation"
 
-        await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
-        )
+        await submit_hold_map(handle, fake.hold_map)
         rest = await _events_until(mine, "analysis_completed")
         assert (await handle.result()).status is Status.COMPLETED
         assert await _quiet(theirs) == []
@@ -275,9 +268,7 @@ async def test_reconnecting_with_the_last_id_misses_nothing_and_repeats_nothing(
             assert holds["type"] == "holds_detected"
         # Disconnected: the run goes on, and the socket comes back while events are being
         # recorded, so some come from the replay and the rest live.
-        await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
-        )
+        await submit_hold_map(handle, fake.hold_map)
         await fake.skeleton_started.wait()
         fake.skeleton_gate.set()
         await asyncio.sleep(0.05)

@@ -24,17 +24,17 @@ from temporalio.testing import WorkflowEnvironment
 from activities.events import EVENT_ID_HEADER
 from ascension.servers import RabbitMQServer
 from ascension.toolchain import components
+from core.analyses import start_or_attach, submit_hold_map
 from core.settings import Settings
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
 from ingress.consumer import PARKING_QUEUE, REASON_HEADER, running_ingress
 from ingress.jobs import JobMapper
 from schema import names
-from schema.analysis import Stage, Status, ValidateHoldsInput
+from schema.analysis import Stage, Status
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker, wait_for_status
 from tests.utils.records import seed_analysis
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -139,18 +139,11 @@ async def test_every_event_arrives_after_the_broker_restarts(
         build_cpu_worker(client, resources, task_queue=params.cpu_task_queue),
         gpu_worker(client, task_queue, fake),
     ):
-        handle = await client.start_workflow(
-            VideoAnalysisWorkflow.run,
-            params,
-            id=names.analysis_workflow_id(job),
-            task_queue=params.cpu_task_queue,
-        )
+        handle = await start_or_attach(client, params)
         # hold_detection.completed is out; the rest comes after the holds are validated.
         await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         await asyncio.to_thread(broker.stop)
-        await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
-        )
+        await submit_hold_map(handle, fake.hold_map)
         # skeleton.completed cannot be published: the activity fails and Temporal retries it.
         for _ in range(300):
             if await _publish_attempts(handle) >= 2:

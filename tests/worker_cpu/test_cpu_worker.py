@@ -20,12 +20,13 @@ from sqlmodel import select
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from core.analyses import start_or_attach, submit_hold_map
 from core.db import session_scope
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
 from engines.document import decode_result_document
 from schema import names
-from schema.analysis import Stage, Status, ValidateHoldsInput
+from schema.analysis import Stage, Status
 from schema.events import EVENT_JSON_SCHEMA
 from schema.models import Analysis, AnalysisMetrics, Route
 from tests.utils.pipeline import (
@@ -38,7 +39,6 @@ from tests.utils.pipeline import (
 )
 from tests.utils.records import SeededAnalysis, seed_analysis
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -87,12 +87,7 @@ def _drain(channel, job_id: str) -> list[tuple[str, dict, str]]:
 
 
 async def _start(client: Client, params):
-    return await client.start_workflow(
-        VideoAnalysisWorkflow.run,
-        params,
-        id=names.analysis_workflow_id(params.analysis_id),
-        task_queue=params.cpu_task_queue,
-    )
+    return await start_or_attach(client, params)
 
 
 def _params(seeded: SeededAnalysis, task_queue: str, bucket: str, **overrides):
@@ -126,9 +121,7 @@ async def test_completed_analysis_updates_rows_events_and_upload(
             waiting = await session.get(Analysis, uuid.UUID(seeded.analysis_id))
             assert waiting is not None
             assert waiting.status is Status.AWAITING_HOLD_VALIDATION
-        await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
-        )
+        await submit_hold_map(handle, fake.hold_map)
         result = await handle.result()
 
     assert result.status is Status.COMPLETED
@@ -230,9 +223,7 @@ async def test_history_of_a_five_minute_video_with_a_dense_wall_stays_small(
     ):
         handle = await _start(client, params)
         await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
-        await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
-        )
+        await submit_hold_map(handle, fake.hold_map)
         result = await handle.result()
     assert fake.store is not None
     await fake.store.close()
