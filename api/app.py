@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.edge import RequestGuard
 from api.errors import install_error_handlers, responses
-from api.events_hub import start_event_hub
+from api.events.hub import EventHub
 from api.metrics import install_metrics
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
@@ -68,11 +68,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = resources
     app.state.engine = engine
     # WebSocket fan-out: its own exclusive queue on ascension.events (or the event log when
-    # no broker is configured); it also registers itself in resources.extras.
-    hub = await start_event_hub(resources)
+    # no broker is configured).
+    hub = EventHub(resources)
+    await hub.start()
+    resources.events = hub
     try:
         yield
     finally:
+        resources.events = None
         await hub.close()
         await store.close()
         await engine.dispose()

@@ -7,22 +7,33 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
 
 from api.errors import ApiError, unauthorized
+from api.events.hub import EventHub
 from api.resources import ApiResources
 from api.security import InvalidToken, TokenService
 from schema.models import AuthSession, Role, SubscriptionTier, User
 
 
-def get_resources(request: Request) -> ApiResources:
-    return request.app.state.resources
+def get_resources(connection: HTTPConnection) -> ApiResources:
+    """The process's resources, for HTTP routes and WebSockets alike."""
+    return connection.app.state.resources
 
 
 Resources = Annotated[ApiResources, Depends(get_resources)]
+
+
+def get_event_hub(resources: Resources) -> EventHub | None:
+    """The running WebSocket fan-out; None before the lifespan started it or after it stopped."""
+    return resources.events
+
+
+LiveEvents = Annotated[EventHub | None, Depends(get_event_hub)]
 
 
 async def get_session(resources: Resources) -> AsyncIterator[AsyncSession]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,9 @@ from api.security import TokenService
 from core.settings import Settings
 from core.storage import ObjectStore
 from core.temporal_client import connect_temporal
+
+if TYPE_CHECKING:
+    from api.events.hub import EventHub
 
 
 class TemporalConnection:
@@ -70,4 +74,6 @@ class ApiResources:
     temporal: TemporalConnection
     limits: RateLimits
     results: DocumentCache
-    extras: dict[str, object] = field(default_factory=dict)
+    #: The WebSocket fan-out while it runs (started and stopped by the app's lifespan); routes
+    #: reach it through `api.deps.LiveEvents`.
+    events: EventHub | None = None

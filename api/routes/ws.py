@@ -26,11 +26,11 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, WebSocket
 
-from api.deps import Principal, authenticate
+from api.deps import LiveEvents, Principal, Resources, authenticate
 from api.errors import ApiError
-from api.events_hub import PushMessage, Subscription, hub_of
+from api.events.messages import PushMessage
+from api.events.registry import Subscription
 from api.metrics import get_metrics
-from api.resources import ApiResources
 
 router = APIRouter(tags=["events"])
 log = logging.getLogger("ascension.api.ws")
@@ -45,8 +45,7 @@ _MAX_REASON = 120
 
 
 @router.websocket("/ws")
-async def events_socket(websocket: WebSocket) -> None:
-    resources: ApiResources = websocket.app.state.resources
+async def events_socket(websocket: WebSocket, resources: Resources, hub: LiveEvents) -> None:
     token = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
     principal: Principal | None = None
     problem = "sign in: the access token is missing or invalid"
@@ -74,7 +73,6 @@ async def events_socket(websocket: WebSocket) -> None:
             )
             return
 
-    hub = hub_of(resources)
     if hub is None:
         await _refuse(websocket, CLOSE_UNAVAILABLE, "live events are unavailable right now")
         return

@@ -24,7 +24,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from activities.events import EVENT_ID_HEADER, record_and_publish, record_event
-from api.events_hub import EventHub, PushMessage, hub_of
+from api.events.hub import EventHub
+from api.events.messages import PushMessage
 from api.resources import ApiResources
 from api.security import TokenService, load_jwt_secret
 from ascension.bench.ws_latency import measure_ws_latency, production_publish
@@ -51,7 +52,7 @@ QUIET_S = 0.7
 @pytest.fixture(scope="module")
 def hub(api_app: FastAPI) -> EventHub:
     """The hub the app's lifespan started."""
-    started = hub_of(api_app.state.resources)
+    started = api_app.state.resources.events
     assert started is not None
     return started
 
@@ -421,7 +422,7 @@ async def test_quickstart_without_a_broker_records_on_sqlite_and_polls_the_log(
     resources: ApiResources = api_app.state.resources
     settings = resources.settings.model_copy(update={"amqp_url": None})
     quickstart = EventHub(
-        dataclasses.replace(resources, settings=settings, engine=engine, extras={})
+        dataclasses.replace(resources, settings=settings, engine=engine, events=None)
     )
     await quickstart.start()
     try:
