@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentUser, Principal, Resources, Session
 from api.errors import ApiError, not_found, responses
-from api.routes.analyses import analysed_video_key
+from api.pinned import analysed_video_key
 from core.payloads import analysis_payload_prefixes
 from core.storage import ObjectNotFound
 from schema import names
