@@ -20,6 +20,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schema import names
+
 ObjectStoreKind = Literal["local", "s3"]
 
 
@@ -60,8 +62,8 @@ class Settings(BaseSettings):
     )
     temporal_dev_port: int = 7233
     temporal_ui_port: int = 8233
-    cpu_task_queue: str = "ascension-cpu"
-    gpu_task_queue: str = "ascension-gpu"
+    cpu_task_queue: str = names.CPU_TASK_QUEUE
+    gpu_task_queue: str = names.GPU_TASK_QUEUE
 
     # --- Application database ------------------------------------------------------------------
     database_url: str | None = Field(
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
     s3_secret_key: str = "ascension-secret"
     s3_secure: bool = False
     s3_region: str = "us-east-1"
-    bucket: str = "ascension-videos"
+    bucket: str = names.VIDEOS_BUCKET
     payload_bucket: str = Field(
         default="ascension-temporal-payloads",
         description="Where Temporal payloads over the threshold are kept instead of history.",

@@ -107,9 +107,6 @@ class ObjectStore(ABC):
         refuses an upload whose headers differ."""
         return None
 
-    async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
-        return None
-
     async def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release connections."""
 
@@ -252,9 +249,6 @@ class S3ObjectStore(ObjectStore):
             expires=expires,
             headers=bound,
         )
-
-    async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
-        return str(await self._client.presigned_get_object(bucket, key, expires=expires))
 
     async def close(self) -> None:
         await self._client.close_session()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from schema import names
 from schema.holds import HoldMap
 
 
@@ -99,8 +100,8 @@ class StartAnalysisInput:
     route_hold_map: HoldMap | None = None
     options: AnalysisOptions = field(default_factory=AnalysisOptions)
     morphology: Morphology = field(default_factory=Morphology)
-    gpu_task_queue: str = "ascension-gpu"
-    cpu_task_queue: str = "ascension-cpu"
+    gpu_task_queue: str = names.GPU_TASK_QUEUE
+    cpu_task_queue: str = names.CPU_TASK_QUEUE
     #: Fail fast with a clear status when no GPU worker picks a step up within this.
     gpu_schedule_to_start_s: float = 600
     hold_validation_timeout_s: float = 24 * 3600

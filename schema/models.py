@@ -160,13 +160,6 @@ class Route(RouteBase, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class RoutePublic(RouteBase):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    hold_map_validated_at: datetime | None
-    created_at: datetime
-
-
 # --- analyses -----------------------------------------------------------------------------------
 class AnalysisBase(SQLModel):
     status: AnalysisStatus = Field(
@@ -221,10 +214,6 @@ class AnalysisMetrics(AnalysisMetricsBase, table=True):
     __tablename__ = "analysis_metrics"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     analysis_id: uuid.UUID = Field(foreign_key="analyses.id", index=True)
-
-
-class AnalysisMetricsPublic(AnalysisMetricsBase):
-    analysis_id: uuid.UUID
 
 
 # --- the event log behind the WebSocket ---------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from schema import names
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +19,7 @@ def test_embedded_defaults_need_no_configuration(monkeypatch: pytest.MonkeyPatch
     assert settings.temporal_address is None
     assert settings.effective_database_url.startswith("sqlite+aiosqlite:///")
     assert settings.object_store == "local"
-    assert settings.bucket == "ascension-videos"
+    assert settings.bucket == names.VIDEOS_BUCKET
     assert settings.data_dir.is_absolute()
 
 

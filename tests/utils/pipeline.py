@@ -245,7 +245,7 @@ def analysis_input(task_queue: str, **overrides: object) -> StartAnalysisInput:
         video_id=analysis_id,
         video_key=names.upload_key("user-1", analysis_id),
         route_id="route-1",
-        bucket="ascension-videos",
+        bucket=names.VIDEOS_BUCKET,
         tier=Tier.PREMIUM,
         route_photo_key="routes/route-1.jpg",
         gpu_task_queue=f"{task_queue}-gpu",
