@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.servers import RabbitMQServer, free_port
+from core.analyses import analysis_handle, submit_hold_map
 from core.db import session_scope
 from core.events import declare_topology
 from core.settings import Settings
@@ -38,11 +39,10 @@ from ingress.consumer import (
 from ingress.jobs import Backoff, JobMapper
 from ingress.main import run_ingress
 from schema import names
-from schema.analysis import Status, Tier, ValidateHoldsInput
+from schema.analysis import Status, Tier
 from schema.models import Analysis, Route, User, Video
 from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
-from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.integration
 
@@ -260,7 +260,7 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
         await _consuming(ingress)
         _publish(broker_url, "vision.skeleton", body)
         await _until(lambda: ingress.stats.acked == 1)
-        handle = client.get_workflow_handle_for(VideoAnalysisWorkflow.run, workflow_id)
+        handle = analysis_handle(client, str(analysis_id))
         await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         first_run = (await handle.describe()).run_id
 
@@ -269,9 +269,7 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
         _publish(broker_url, "vision.advice", advice)
         _publish(broker_url, "vision.ghost", ghost)
         await _until(lambda: ingress.stats.acked == 4)
-        await handle.execute_update(
-            VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(fake.hold_map)
-        )
+        await submit_hold_map(handle, fake.hold_map)
         result = await handle.result()
         assert result.status is Status.COMPLETED
 

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from core.analyses import query_status
 from core.storage import ObjectNotFound, ObjectStore
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
@@ -258,16 +259,12 @@ def analysis_input(task_queue: str, **overrides: object) -> StartAnalysisInput:
 
 async def wait_for_status(handle: WorkflowHandle, status: Status) -> None:
     """Poll the `status` Query until the workflow reports ``status``."""
-    from workflows.video_analysis import VideoAnalysisWorkflow
-
     progress = None
     for _ in range(300):
         try:
             # Short RPC timeout: a query sent before the first workflow task completes can be
             # held by the server; asking again is cheaper than waiting for it.
-            progress = await handle.query(
-                VideoAnalysisWorkflow.status, rpc_timeout=timedelta(seconds=2)
-            )
+            progress = await query_status(handle, rpc_timeout=timedelta(seconds=2))
         except RPCError:
             progress = None
         if progress is not None and progress.status == status:

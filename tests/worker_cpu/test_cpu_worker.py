@@ -7,6 +7,7 @@ upload's deletion, payloads kept out of history — is the code that runs in pro
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import uuid
@@ -117,10 +118,16 @@ async def test_completed_analysis_updates_rows_events_and_upload(
     ):
         handle = await _start(client, params)
         await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
-        async with session_scope(resources.engine) as session:
-            waiting = await session.get(Analysis, uuid.UUID(seeded.analysis_id))
-            assert waiting is not None
-            assert waiting.status is Status.AWAITING_HOLD_VALIDATION
+        # The Query reports the status as soon as the workflow sets it; the row follows once
+        # the record activity has run.
+        for _ in range(200):
+            async with session_scope(resources.engine) as session:
+                waiting = await session.get(Analysis, uuid.UUID(seeded.analysis_id))
+            if waiting is not None and waiting.status is Status.AWAITING_HOLD_VALIDATION:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting is not None
+        assert waiting.status is Status.AWAITING_HOLD_VALIDATION
         await submit_hold_map(handle, fake.hold_map)
         result = await handle.result()
 
