@@ -192,6 +192,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 ws_samples=args.ws_samples,
             )
         )
+    elif args.bench == "training":
+        from ascension.bench.training import bench_training
+
+        report = bench_training(profiles=args.profiles, seed=args.seed)
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown bench {args.bench}")
     report.print(as_json=args.json, console=console)
@@ -354,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the hold map's workflow-sandbox figures (they start a Temporal dev server)",
     )
+    training_bench = benches.add_parser(
+        "training", help="training-program generation latency over random profiles"
+    )
+    training_bench.add_argument("--profiles", type=int, default=1000, help="random profiles")
+    training_bench.add_argument("--seed", type=int, default=0, help="the same seed, the same set")
     from ascension import train_cli
 
     train_cli.add_parser(sub)
@@ -366,7 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument(
         "--detector", choices=["learned", "classical"], default=None, help="default: settings"
     )
-    for each in (orchestration, vision, api_bench, events_bench, holds_bench, detect):
+    for each in (
+        orchestration,
+        vision,
+        api_bench,
+        events_bench,
+        holds_bench,
+        training_bench,
+        detect,
+    ):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
