@@ -4,7 +4,11 @@ enumerations equal the engine's, and the archetype documents validate."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +116,36 @@ def test_the_validator_rejects_a_broken_document() -> None:
 def test_same_profile_same_bytes() -> None:
     body = archetypes.ADVANCED_ENDURANCE_FEET_CUT
     assert json.dumps(document(body)) == json.dumps(document(dict(reversed(list(body.items())))))
+
+
+def test_bytes_do_not_depend_on_the_hash_seed() -> None:
+    """String hashing differs between processes; a plan built by iterating a set would too."""
+    script = (
+        "import hashlib, json, sys\n"
+        "from engines.training import encode_json, generate_plan, plan_to_document, "
+        "profile_from_dict\n"
+        "from tests.engines.training import archetypes as a\n"
+        "h = hashlib.sha256()\n"
+        "for body in (a.BEGINNER_PULLEY_HOME, a.INTERMEDIATE_POWER, "
+        "a.ADVANCED_ENDURANCE_FEET_CUT, a.SEVEN_SHORT_SESSIONS_POWER):\n"
+        "    p = profile_from_dict(body)\n"
+        "    h.update(encode_json(plan_to_document(generate_plan(p), p)))\n"
+        "print(h.hexdigest())\n"
+    )
+    root = Path(__file__).parents[3]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    here = hashlib.sha256()
+    for body in BODIES:
+        profile = profile_from_dict(body)
+        here.update(encode_json(plan_to_document(generate_plan(profile), profile)))
+    assert digests == {here.hexdigest()}
