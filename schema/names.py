@@ -19,6 +19,8 @@ ANALYSIS_WORKFLOW: Final = "VideoAnalysisWorkflow"
 STATUS_QUERY: Final = "status"
 VALIDATE_HOLDS_UPDATE: Final = "validate_holds"
 ATTACH_LEGACY_JOB_SIGNAL: Final = "attach_legacy_job"
+#: The training-program workflow (issue 16), started by the API and legacy training jobs.
+TRAINING_WORKFLOW: Final = "TrainingProgramWorkflow"
 
 #: Custom search attributes support staff filter on in the Web UI.
 ANALYSIS_ID_ATTRIBUTE: Final = "AnalysisId"
@@ -104,6 +106,19 @@ def analysis_id_of_workflow(workflow_id: str | None) -> str | None:
     return analysis_id if _ANALYSIS_ID.fullmatch(analysis_id) else None
 
 
+def training_workflow_id(job_id: str) -> str:
+    """One run per request (API call or legacy ``training.program`` job), not per user: each job
+    is owed its own ``training.completed.{job_id}``, which attaching a second job to a user's
+    running run would never publish; a redelivered job finds its own run by this id."""
+    return f"training-{job_id}"
+
+
+def training_program_key(user_id: str, plan_sha256: str) -> str:
+    """A plan document in the videos bucket, named by its content: an identical plan is one
+    object, so storing it again (a retry, an unchanged regeneration) writes nothing new."""
+    return f"training/{user_id}/{plan_sha256}.json.gz"
+
+
 def analysis_prefix(analysis_id: str) -> str:
     """Everything one analysis stores, in the videos bucket (its documents) and in the payload
     bucket (Temporal payloads too large for history), lies under this prefix."""
@@ -136,6 +151,9 @@ RECORD_ANALYSIS_STATUS: Final = "record_analysis_status"
 PERSIST_RESULTS: Final = "persist_results"
 PUBLISH_EVENT: Final = "publish_event"
 CLEANUP_UPLOAD: Final = "cleanup_upload"
+GENERATE_TRAINING_PROGRAM: Final = "generate_training_program"
+PERSIST_TRAINING_PROGRAM: Final = "persist_training_program"
+PUBLISH_TRAINING_EVENT: Final = "publish_training_event"
 
 # --- Error types that no retry can fix (bad input); activities raise them non-retryable ---------
 INVALID_VIDEO: Final = "InvalidVideo"
@@ -155,3 +173,7 @@ BAD_INPUT_ERRORS: Final = (
 )
 #: Type of the workflow's own failure, raised after the failure was recorded and published.
 ANALYSIS_FAILED: Final = "AnalysisFailed"
+#: A training profile the generator refuses (unknown goal, grade, ...): never retried.
+INVALID_TRAINING_PROFILE: Final = "InvalidTrainingProfile"
+#: Type of the training workflow's own failure, raised after ``training.failed`` was published.
+TRAINING_FAILED: Final = "TrainingFailed"
