@@ -241,3 +241,44 @@ class AnalysisEventRecord(SQLModel, table=True):
     #: The event body exactly as published (schema/json/analysis_event.schema.json).
     body: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
     recorded_at: datetime = Field(default_factory=utcnow)
+
+
+# --- training (issue 16): the climber's profile and the programs generated from it --------------
+class TrainingProfileRecord(SQLModel, table=True):
+    """The climber's training profile, as the plain JSON `engines.training.profile_from_dict`
+    reads (goals, injuries, level, availability, equipment); one per user, checked on write."""
+
+    __tablename__ = "training_profiles"
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    profile: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TrainingProgramBase(SQLModel):
+    #: The plan document's format version (`engines.training.VERSION`).
+    version: int
+    #: sha256 of the full profile (analysis history included) the plan came from.
+    profile_sha256: str = Field(max_length=64)
+    #: sha256 of the document's bytes; the latest program is never stored twice.
+    plan_sha256: str = Field(max_length=64)
+    #: The request (API call or legacy job) that produced it.
+    job_id: uuid.UUID
+    analyses_used: int = 0
+    weeks: int = 0
+    conflicts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class TrainingProgram(TrainingProgramBase, table=True):
+    """A generated plan; its document lies in the videos bucket under `document_key`."""
+
+    __tablename__ = "training_programs"
+    __table_args__ = (Index("idx_training_programs_user_created", "user_id", "created_at"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    document_key: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TrainingProgramPublic(TrainingProgramBase):
+    id: uuid.UUID
+    created_at: datetime

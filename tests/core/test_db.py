@@ -110,7 +110,11 @@ async def test_migrations_build_exactly_the_models_schema_on_postgres(engine: As
     async with engine.connect() as conn:
         assert await conn.run_sync(_schema_drift) == []
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0001"
+    from alembic.script import ScriptDirectory
+
+    from core.db import alembic_config
+
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def test_migrations_upgrade_downgrade_and_upgrade_again_on_sqlite(tmp_path) -> None:
