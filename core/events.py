@@ -84,13 +84,31 @@ class EventPublisher:
         ``headers`` become AMQP message headers (e.g. the event's id in the event log); the
         documented body never changes.
         """
-        body = json.dumps(event_body(event), separators=(",", ":")).encode()
+        self.publish_json(
+            event.routing_key,
+            event_body(event),
+            message_id=event.message_id,
+            occurred_at=event.occurred_at,
+            headers=headers,
+        )
+
+    def publish_json(
+        self,
+        routing_key: str,
+        body_json: dict[str, Any],
+        *,
+        message_id: str,
+        occurred_at: str,
+        headers: dict[str, Any] | None = None,
+    ) -> None:
+        """Any event body on ``ascension.events`` (training events too), with a confirm."""
+        body = json.dumps(body_json, separators=(",", ":")).encode()
         properties = pika.BasicProperties(
             content_type="application/json",
             delivery_mode=pika.DeliveryMode.Persistent,
-            message_id=event.message_id,
-            type=event.routing_key.rsplit(".", 1)[0],
-            timestamp=int(datetime.fromisoformat(event.occurred_at).timestamp()),
+            message_id=message_id,
+            type=routing_key.rsplit(".", 1)[0],
+            timestamp=int(datetime.fromisoformat(occurred_at).timestamp()),
             app_id="ascension",
             headers=headers,
         )
@@ -98,9 +116,7 @@ class EventPublisher:
             for attempt in (1, 2):
                 try:
                     channel = self._open_channel()
-                    channel.basic_publish(
-                        names.EVENTS_EXCHANGE, event.routing_key, body, properties
-                    )
+                    channel.basic_publish(names.EVENTS_EXCHANGE, routing_key, body, properties)
                     return
                 except pika.exceptions.NackError as err:
                     self._drop()

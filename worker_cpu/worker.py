@@ -17,11 +17,13 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.records import AnalysisRecords
+from activities.training import TrainingActivities
 from activities.uploads import UploadCleanup
 from core.db import create_schema, make_engine
 from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import ObjectStore, make_object_store
+from workflows.training_program import TrainingProgramWorkflow
 from workflows.video_analysis import VideoAnalysisWorkflow
 
 
@@ -54,12 +56,16 @@ async def open_cpu_resources(
 
 def cpu_activities(resources: CpuResources) -> list[Any]:
     records = AnalysisRecords(resources.engine, resources.store)
+    training = TrainingActivities(resources.engine, resources.store, resources.publisher)
     return [
         records.record_analysis_status,
         records.persist_results,
         records.save_route_holds,
         UploadCleanup(resources.store).cleanup_upload,
         EventActivities(resources.publisher, resources.engine).publish_event,
+        training.generate_training_program,
+        training.persist_training_program,
+        training.publish_training_event,
     ]
 
 
@@ -70,7 +76,7 @@ def build_cpu_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[VideoAnalysisWorkflow],
+        workflows=[VideoAnalysisWorkflow, TrainingProgramWorkflow],
         activities=cpu_activities(resources),
         **options,
     )
