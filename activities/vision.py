@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import gzip
-import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +23,13 @@ from core.storage import ObjectNotFound, ObjectStore
 from engines.errors import EngineInputError
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
+from schema.documents import (
+    AdviceDocument,
+    ClimbSpan,
+    GhostPlanDocument,
+    encode_advice,
+    encode_ghost_plan,
+)
 
 if TYPE_CHECKING:
     from engines.pose import PosePool
@@ -80,10 +85,6 @@ async def run_with_heartbeats(work: Callable[[], T], details: Callable[[], Any] 
         if done:
             return task.result()
         activity.heartbeat(*([details()] if details else []))
-
-
-def _dump_json_gz(document: Any) -> bytes:
-    return gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=6)
 
 
 class VisionActivities:
@@ -227,7 +228,7 @@ class VisionActivities:
 
         timeline = await self._load_timeline(params.bucket, params.skeleton_key)
 
-        def advise() -> tuple[Any, ClimbReading, dict[str, Any]]:
+        def advise() -> tuple[Any, ClimbReading, AdviceDocument]:
             # Only the climb feeds the analysis: walking in, standing on the mat and stepping
             # off stay in the skeleton (the phone draws them) but are no contacts or moves.
             segment = find_climb(timeline, params.hold_map)
@@ -240,18 +241,21 @@ class VisionActivities:
             )
             summary = biomech.summary()
             reading = climb_reading(segment, track, params.hold_map, moves)
-            document = {
-                "climb": {
-                    **segment.to_dict(),
-                    "finish": reading.finish,
-                    "start_holds": reading.start_holds,
-                    "top_hold": reading.top_hold,
-                },
-                "moves": [move.to_dict() for move in moves],
-                "move_figures": [figures.to_dict() for figures in biomech.moves],
-                "advice": [item.to_dict() for item in items],
-                "metrics": summary.__dict__,
-            }
+            document = AdviceDocument(
+                climb=ClimbSpan(
+                    start_s=reading.start_s,
+                    end_s=reading.end_s,
+                    start=reading.start,
+                    end=reading.end,
+                    finish=reading.finish,
+                    start_holds=reading.start_holds,
+                    top_hold=reading.top_hold,
+                ),
+                moves=[move.to_dict() for move in moves],
+                move_figures=[figures.to_dict() for figures in biomech.moves],
+                advice=[item.to_dict() for item in items],
+                metrics=dict(summary.__dict__),
+            )
             return summary, reading, document
 
         try:
@@ -261,13 +265,13 @@ class VisionActivities:
         await self._store.put_bytes(
             params.bucket,
             params.output_key,
-            _dump_json_gz(document),
+            encode_advice(document),
             content_type="application/gzip",
         )
         return AdviceResult(
             advice_key=params.output_key,
-            move_count=len(document["moves"]),
-            advice_count=len(document["advice"]),
+            move_count=len(document.moves),
+            advice_count=len(document.advice),
             metrics=summary,
             climb=reading,
         )
@@ -293,15 +297,19 @@ class VisionActivities:
             activity.logger.info("ghost skipped: %s", err)
             return GhostResult(ghost_key=None, key_pose_count=0, skipped_reason=str(err))
         await self._store.put_bytes(params.bucket, params.output_key, ghost.timeline.to_bytes())
-        moves = [move.to_dict() for move in ghost.moves]
-        plan_key = names.result_key(params.analysis_id, "ghost_plan")
-        # The verdict says whether the ghost beats the climber's own sequence, so the app
-        # never presents it as an improvement when it is not one (None: nothing to compare).
-        verdict = ghost.verdict.to_dict() if ghost.verdict is not None else None
-        await self._store.put_bytes(
-            params.bucket, plan_key, _dump_json_gz({"moves": moves, "verdict": verdict})
+        plan = GhostPlanDocument(
+            moves=[move.to_dict() for move in ghost.moves],
+            # The verdict says whether the ghost beats the climber's own sequence, so the app
+            # never presents it as an improvement when it is not one (None: nothing to compare).
+            verdict=ghost.verdict.to_dict() if ghost.verdict is not None else None,
         )
-        return GhostResult(ghost_key=params.output_key, key_pose_count=len(ghost.key_times_s))
+        plan_key = names.result_key(params.analysis_id, "ghost_plan")
+        await self._store.put_bytes(params.bucket, plan_key, encode_ghost_plan(plan))
+        return GhostResult(
+            ghost_key=params.output_key,
+            key_pose_count=len(ghost.key_times_s),
+            plan_key=plan_key,
+        )
 
 
 def _chunk_key(analysis_id: str, index: int) -> str:

@@ -182,6 +182,8 @@ class AnalysisResult:
     ghost_skipped_reason: str | None = None
     #: The app's result document (`engines.document`), written when the results are persisted.
     result_key: str | None = None
+    #: The ghost's plan (`schema.documents.GhostPlanDocument`), from `GhostResult.plan_key`.
+    ghost_plan_key: str | None = None
 
 
 # --- activities ---------------------------------------------------------------------------------
@@ -298,6 +300,9 @@ class GhostResult:
     ghost_key: str | None
     key_pose_count: int
     skipped_reason: str | None = None
+    #: The ghost's plan (`schema.documents.GhostPlanDocument`); None when skipped (and in
+    #: results recorded before it was returned).
+    plan_key: str | None = None
 
 
 @dataclass

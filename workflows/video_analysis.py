@@ -342,6 +342,7 @@ class VideoAnalysisWorkflow:
         await self._publish(Stage.ADVICE, "completed")
 
         ghost_key: str | None = None
+        ghost_plan_key: str | None = None
         ghost_skipped: str | None = None
         if params.tier.includes_ghost and params.options.ghost:
             ghost: GhostResult = await self._gpu(
@@ -359,6 +360,7 @@ class VideoAnalysisWorkflow:
                 GhostResult,
             )
             ghost_key, ghost_skipped = ghost.ghost_key, ghost.skipped_reason
+            ghost_plan_key = ghost.plan_key
             # A ghost skipped because no route fits the climber's reach still ends the stage.
             await self._publish(Stage.GHOST, "completed")
 
@@ -372,6 +374,7 @@ class VideoAnalysisWorkflow:
             used_detected_holds_after_deadline=used_detected,
             ghost_skipped_reason=ghost_skipped,
             result_key=names.result_key(params.analysis_id, "result"),
+            ghost_plan_key=ghost_plan_key,
         )
 
     async def _finish(self, result: AnalysisResult, elapsed_ms: int) -> None:

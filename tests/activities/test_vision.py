@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from schema.analysis import (
     Morphology,
     StageProgress,
 )
+from schema.documents import decode_advice, decode_ghost_plan
 
 pytestmark = pytest.mark.integration
 
@@ -116,9 +115,9 @@ async def test_advice_and_ghost_from_the_stored_skeleton(
         vision.generate_advice,
         AdviceInput("a1", BUCKET, skeleton_key, hold_map, morphology, advice_key),
     )
-    document = json.loads(gzip.decompress(await store.get_bytes(BUCKET, advice_key)))
-    assert set(document) >= {"moves", "move_figures", "advice", "metrics"}
-    assert advice.move_count == len(document["moves"])
+    document = decode_advice(await store.get_bytes(BUCKET, advice.advice_key))
+    assert advice.move_count == len(document.moves)
+    assert advice.advice_count == len(document.advice)
     assert advice.metrics.hold_count is not None
 
     ghost_key = names.result_key("a1", "ghost")
@@ -133,10 +132,10 @@ async def test_advice_and_ghost_from_the_stored_skeleton(
         drawn = SkeletonTimeline.from_bytes(await store.get_bytes(BUCKET, ghost.ghost_key))
         assert drawn.frame_width == timeline.frame_width
         assert set(np.round(drawn.timestamps_s, 6)) <= set(np.round(timeline.timestamps_s, 6))
-        plan_key = names.result_key("a1", "ghost_plan")
-        plan = json.loads(gzip.decompress(await store.get_bytes(BUCKET, plan_key)))
+        assert ghost.plan_key == names.result_key("a1", "ghost_plan")
+        plan = decode_ghost_plan(await store.get_bytes(BUCKET, ghost.plan_key))
         # Without the climber's climb there is no sequence to judge the ghost against.
-        assert plan["verdict"] is None
+        assert plan.verdict is None
 
 
 async def test_holds_detected_on_a_wall_photo_and_refused_on_a_blank_one(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
-import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +47,7 @@ from schema.analysis import (
     Status,
     Tier,
 )
+from schema.documents import AdviceDocument, GhostPlanDocument, encode_advice, encode_ghost_plan
 from schema.holds import Hold, HoldMap
 from worker_gpu.worker import HEARTBEAT_THROTTLE
 from workflows.video_analysis import VideoAnalysisWorkflow
@@ -181,23 +180,21 @@ class FakePipeline:
         self.calls.append(names.GENERATE_ADVICE)
         metrics = MetricsSummary(max_reach_cm=171.0, avg_tension=0.4, movement_efficiency=0.8)
         if self.store is not None:
-            document = {"moves": [], "move_figures": [], "advice": [], "metrics": {}}
-            data = gzip.compress(json.dumps(document).encode())
+            data = encode_advice(AdviceDocument())
             await self.store.put_bytes(params.bucket, params.output_key, data)
         return AdviceResult(params.output_key, move_count=6, advice_count=3, metrics=metrics)
 
     @activity.defn(name=names.COMPUTE_GHOST)
     async def compute_ghost(self, params: GhostInput) -> GhostResult:
         self.calls.append(names.COMPUTE_GHOST)
+        plan_key = names.result_key(params.analysis_id, "ghost_plan")
         if self.store is not None:
             ghost = walking_timeline(self.frames)
             await self.store.put_bytes(params.bucket, params.output_key, ghost.to_bytes())
             # The plan as the real activity stores it, with the verdict on the climber's moves.
-            plan = {"moves": [], "verdict": GHOST_VERDICT}
-            plan_key = names.result_key(params.analysis_id, "ghost_plan")
-            data = gzip.compress(json.dumps(plan).encode())
-            await self.store.put_bytes(params.bucket, plan_key, data)
-        return GhostResult(params.output_key, key_pose_count=6)
+            plan = encode_ghost_plan(GhostPlanDocument(verdict=GHOST_VERDICT))
+            await self.store.put_bytes(params.bucket, plan_key, plan)
+        return GhostResult(params.output_key, key_pose_count=6, plan_key=plan_key)
 
     # --- CPU ---------------------------------------------------------------------------------
     @activity.defn(name=names.SAVE_ROUTE_HOLDS)
