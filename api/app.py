@@ -21,7 +21,7 @@ from api.events.hub import EventHub
 from api.metrics import install_metrics
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
-from api.routes import analyses, auth, health, support, uploads, videos, ws
+from api.routes import analyses, auth, health, support, training, uploads, videos, ws
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
 from core.db import make_engine, migrate, session_factory
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         uploads.router,
         analyses.router,
         videos.router,
+        training.router,
         support.router,
         ws.router,
     ):
