@@ -121,9 +121,12 @@ def ensure_job_queues(connection: pika.BlockingConnection, queues: tuple[str, ..
             if err.reply_code != 404:
                 raise
             channel = connection.channel()  # a failed passive declare closes the channel
-            channel.exchange_declare(names.VISION_EXCHANGE, exchange_type="direct", durable=True)
+            exchange = (
+                names.TRAINING_EXCHANGE if queue in names.TRAINING_QUEUES else names.VISION_EXCHANGE
+            )
+            channel.exchange_declare(exchange, exchange_type="direct", durable=True)
             channel.queue_declare(queue, durable=True)
-            channel.queue_bind(queue, names.VISION_EXCHANGE, routing_key=queue)
+            channel.queue_bind(queue, exchange, routing_key=queue)
     channel.close()
 
 

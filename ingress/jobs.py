@@ -14,8 +14,9 @@ What each queue means here:
   it would wait forever for a ``ghost.completed`` that never comes.
 - ``vision.hold_detection`` has no mapping: detection runs inside an analysis, and nothing here
   runs for a wall photo alone, so the ``hold_detection.completed`` its producer waits for could
-  never be published. ``training.program`` has none either: there is no training workflow yet.
-  Neither is consumed; their messages stay queued for whoever still serves them.
+  never be published. It is not consumed; its messages stay queued for whoever still serves them.
+- ``training.program`` starts the `TrainingProgramWorkflow` ``training-{job_id}``
+  (`ingress.training_jobs`).
 
 Idempotence: workflow id ``analysis-{analysis_id}`` with ``USE_EXISTING`` (a running run is
 attached to) and ``REJECT_DUPLICATE`` (a finished run is never started again); the video and
@@ -60,6 +61,7 @@ from core.db import session_scope
 from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import ObjectStore
+from ingress.training_jobs import TRAINING_QUEUE, map_training_job
 from schema import names
 from schema.analysis import (
     AnalysisEvent,
@@ -77,7 +79,7 @@ SKELETON_QUEUE: Final = "vision.skeleton"
 ADVICE_QUEUE: Final = "vision.advice"
 GHOST_QUEUE: Final = "vision.ghost"
 #: The queues with a mapping (see the module docstring for the ones left alone).
-MAPPED_QUEUES: Final = (SKELETON_QUEUE, ADVICE_QUEUE, GHOST_QUEUE)
+MAPPED_QUEUES: Final = (SKELETON_QUEUE, ADVICE_QUEUE, GHOST_QUEUE, TRAINING_QUEUE)
 #: The stages whose events answer a job of each queue (as the original workers' `_notify`).
 STAGES_OF_QUEUE: Final = {
     SKELETON_QUEUE: (Stage.SKELETON, Stage.ANALYSIS),
@@ -344,6 +346,16 @@ class JobMapper:
 
     async def map_job(self, queue: str, body: bytes) -> Ack:
         """Validate, make sure the rows exist, then start or attach to the analysis's run."""
+        if queue == TRAINING_QUEUE:
+            workflow_id = await map_training_job(
+                body,
+                client=self._client,
+                engine=self._engine,
+                settings=self._settings,
+                bad_job=BadJob,
+                rpc_timeout=START_RPC_TIMEOUT,
+            )
+            return Ack(workflow_id, "training program started or attached")
         job = parse_job(queue, body)
         workflow_id = names.analysis_workflow_id(str(job.analysis_id))
         legacy = LegacyJobInput(str(job.job_id), list(STAGES_OF_QUEUE[queue]))
