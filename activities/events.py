@@ -19,7 +19,7 @@ from sqlalchemy.sql.dml import Insert
 from temporalio import activity
 
 from core.events import EventPublisher
-from schema import names
+from schema.activities import PUBLISH_EVENT
 from schema.analysis import AnalysisEvent
 from schema.events import event_body
 from schema.models import AnalysisEventRecord
@@ -100,7 +100,7 @@ class EventActivities:
         self._publisher = publisher
         self._engine = engine
 
-    @activity.defn(name=names.PUBLISH_EVENT)
+    @activity.defn(name=PUBLISH_EVENT.name)
     async def publish_event(self, event: AnalysisEvent) -> None:
         """Record the event, then publish it with a broker confirm. While the database or the
         broker is down this raises and Temporal retries (the workflow's policy outlasts a long

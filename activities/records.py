@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.results import write_result_document
 from core.db import session_scope
 from core.storage import ObjectStore
-from schema import names
+from schema.activities import PERSIST_RESULTS, RECORD_ANALYSIS_STATUS, SAVE_ROUTE_HOLDS
 from schema.analysis import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput, Status
 from schema.models import Analysis, AnalysisMetrics, Route
 
@@ -44,7 +44,7 @@ class AnalysisRecords:
         self._engine = engine
         self._store = store
 
-    @activity.defn(name=names.RECORD_ANALYSIS_STATUS)
+    @activity.defn(name=RECORD_ANALYSIS_STATUS.name)
     async def record_analysis_status(self, params: RecordStatusInput) -> None:
         """Store the analysis status and stage (and the reason, for failures and cancels)."""
         analysis_id = _uuid(params.analysis_id, "analysis")
@@ -66,7 +66,7 @@ class AnalysisRecords:
             session.add(analysis)
             await session.commit()
 
-    @activity.defn(name=names.PERSIST_RESULTS)
+    @activity.defn(name=PERSIST_RESULTS.name)
     async def persist_results(self, params: PersistResultsInput) -> None:
         """Write the app's result document, then mark the analysis completed with its summary
         and metrics row (document first: a completed row always has its document)."""
@@ -105,7 +105,7 @@ class AnalysisRecords:
             session.add(metrics)
             await session.commit()
 
-    @activity.defn(name=names.SAVE_ROUTE_HOLDS)
+    @activity.defn(name=SAVE_ROUTE_HOLDS.name)
     async def save_route_holds(self, params: SaveRouteHoldsInput) -> None:
         """Keep the validated hold map on the route, so later videos skip detection."""
         route_id = _uuid(params.route_id, "route")

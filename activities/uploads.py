@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from core.storage import ObjectStore
-from schema import names
+from schema.activities import CLEANUP_UPLOAD
 from schema.analysis import CleanupUploadInput, CleanupUploadResult
 
 UPLOADS_PREFIX = "uploads/"
@@ -15,7 +15,7 @@ class UploadCleanup:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
 
-    @activity.defn(name=names.CLEANUP_UPLOAD)
+    @activity.defn(name=CLEANUP_UPLOAD.name)
     async def cleanup_upload(self, params: CleanupUploadInput) -> CleanupUploadResult:
         """Delete the uploaded video; saved videos (``saved/``) are never touched."""
         if not params.video_key.startswith(UPLOADS_PREFIX):

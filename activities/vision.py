@@ -23,6 +23,7 @@ from core.storage import ObjectNotFound, ObjectStore
 from engines.errors import EngineInputError
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
+from schema.activities import COMPUTE_GHOST, DETECT_HOLDS, EXTRACT_SKELETON, GENERATE_ADVICE
 from schema.documents import (
     AdviceDocument,
     ClimbSpan,
@@ -106,7 +107,7 @@ class VisionActivities:
         return SkeletonTimeline.from_bytes(await self._store.get_bytes(bucket, key))
 
     # --- hold detection ----------------------------------------------------------------------
-    @activity.defn(name=names.DETECT_HOLDS)
+    @activity.defn(name=DETECT_HOLDS.name)
     async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
         """Wall photo -> hold map (the learned detector, or the classical baseline)."""
         from engines.holds import decode_photo, detect_holds
@@ -141,7 +142,7 @@ class VisionActivities:
         return self._hold_model
 
     # --- skeleton ------------------------------------------------------------------------------
-    @activity.defn(name=names.EXTRACT_SKELETON)
+    @activity.defn(name=EXTRACT_SKELETON.name)
     async def extract_skeleton(self, params: ExtractSkeletonInput) -> SkeletonResult:
         """Video -> per-frame skeleton, resuming from the chunks an earlier attempt stored."""
         from engines.pose import extract_skeleton
@@ -218,7 +219,7 @@ class VisionActivities:
         )
 
     # --- biomechanics and advice -----------------------------------------------------------------
-    @activity.defn(name=names.GENERATE_ADVICE)
+    @activity.defn(name=GENERATE_ADVICE.name)
     async def generate_advice(self, params: AdviceInput) -> AdviceResult:
         """Skeleton + validated holds -> contacts, moves, biomechanics, advice and metrics."""
         from engines.advice import generate_advice
@@ -277,7 +278,7 @@ class VisionActivities:
         )
 
     # --- ghost climber ---------------------------------------------------------------------------
-    @activity.defn(name=names.COMPUTE_GHOST)
+    @activity.defn(name=COMPUTE_GHOST.name)
     async def compute_ghost(self, params: GhostInput) -> GhostResult:
         """The optimal movement for this climber's body; skipped (not failed) when no route fits."""
         from engines.ghost import GhostInputError, compute_ghost

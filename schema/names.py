@@ -142,15 +142,7 @@ def result_key(analysis_id: str, document: str) -> str:
 
 
 # --- Activity names (the workflow schedules by name; workers register under these) -----------
-DETECT_HOLDS: Final = "detect_holds"
-EXTRACT_SKELETON: Final = "extract_skeleton"
-GENERATE_ADVICE: Final = "generate_advice"
-COMPUTE_GHOST: Final = "compute_ghost"
-SAVE_ROUTE_HOLDS: Final = "save_route_holds"
-RECORD_ANALYSIS_STATUS: Final = "record_analysis_status"
-PERSIST_RESULTS: Final = "persist_results"
-PUBLISH_EVENT: Final = "publish_event"
-CLEANUP_UPLOAD: Final = "cleanup_upload"
+# The analysis's activities are in `schema.activities`, each with its input and output types.
 GENERATE_TRAINING_PROGRAM: Final = "generate_training_program"
 PERSIST_TRAINING_PROGRAM: Final = "persist_training_program"
 PUBLISH_TRAINING_EVENT: Final = "publish_training_event"

@@ -30,6 +30,18 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from schema import names
+    from schema.activities import (
+        CLEANUP_UPLOAD,
+        COMPUTE_GHOST,
+        DETECT_HOLDS,
+        EXTRACT_SKELETON,
+        GENERATE_ADVICE,
+        PERSIST_RESULTS,
+        PUBLISH_EVENT,
+        RECORD_ANALYSIS_STATUS,
+        SAVE_ROUTE_HOLDS,
+        ActivitySpec,
+    )
     from schema.analysis import (
         AdviceInput,
         AdviceResult,
@@ -38,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
         AnalysisResult,
         CancelInput,
         CleanupUploadInput,
-        CleanupUploadResult,
         DetectHoldsInput,
         DetectHoldsResult,
         ExtractSkeletonInput,
@@ -58,7 +69,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from schema.holds import HoldMap, hold_map_problems
 
-ResultT = TypeVar("ResultT")
+InT = TypeVar("InT")
+OutT = TypeVar("OutT")
 
 ANALYSIS_ID = SearchAttributeKey.for_keyword(names.ANALYSIS_ID_ATTRIBUTE)
 USER_ID = SearchAttributeKey.for_keyword(names.USER_ID_ATTRIBUTE)
@@ -272,9 +284,8 @@ class VideoAnalysisWorkflow:
             )
         detection: DetectHoldsResult = await self._gpu(
             Stage.HOLD_DETECTION,
-            names.DETECT_HOLDS,
+            DETECT_HOLDS,
             DetectHoldsInput(params.analysis_id, params.bucket, params.route_photo_key),
-            DetectHoldsResult,
         )
         self._detected = detection.hold_map
         await self._publish(Stage.HOLD_DETECTION, "completed")
@@ -303,7 +314,7 @@ class VideoAnalysisWorkflow:
         assert self._accepted is not None
         await self._set_status(Status.PROCESSING, Stage.HOLD_VALIDATION)
         await self._cpu(
-            names.SAVE_ROUTE_HOLDS,
+            SAVE_ROUTE_HOLDS,
             SaveRouteHoldsInput(params.route_id, self._accepted, params.user_id),
         )
         return self._accepted, used_detected
@@ -313,7 +324,7 @@ class VideoAnalysisWorkflow:
         params = self._params
         skeleton: SkeletonResult = await self._gpu(
             Stage.SKELETON,
-            names.EXTRACT_SKELETON,
+            EXTRACT_SKELETON,
             ExtractSkeletonInput(
                 params.analysis_id,
                 params.bucket,
@@ -321,13 +332,12 @@ class VideoAnalysisWorkflow:
                 names.result_key(params.analysis_id, "skeleton"),
                 params.options.max_fps,
             ),
-            SkeletonResult,
         )
         await self._publish(Stage.SKELETON, "completed")
 
         advice: AdviceResult = await self._gpu(
             Stage.ADVICE,
-            names.GENERATE_ADVICE,
+            GENERATE_ADVICE,
             AdviceInput(
                 params.analysis_id,
                 params.bucket,
@@ -336,7 +346,6 @@ class VideoAnalysisWorkflow:
                 params.morphology,
                 names.result_key(params.analysis_id, "advice"),
             ),
-            AdviceResult,
         )
         self._metrics = advice.metrics
         await self._publish(Stage.ADVICE, "completed")
@@ -347,7 +356,7 @@ class VideoAnalysisWorkflow:
         if params.tier.includes_ghost and params.options.ghost:
             ghost: GhostResult = await self._gpu(
                 Stage.GHOST,
-                names.COMPUTE_GHOST,
+                COMPUTE_GHOST,
                 GhostInput(
                     params.analysis_id,
                     params.bucket,
@@ -357,7 +366,6 @@ class VideoAnalysisWorkflow:
                     names.result_key(params.analysis_id, "ghost"),
                     advice.climb,
                 ),
-                GhostResult,
             )
             ghost_key, ghost_skipped = ghost.ghost_key, ghost.skipped_reason
             ghost_plan_key = ghost.plan_key
@@ -383,7 +391,7 @@ class VideoAnalysisWorkflow:
         if metrics.hold_count is None:
             metrics.hold_count = result.hold_count
         await self._cpu(
-            names.PERSIST_RESULTS,
+            PERSIST_RESULTS,
             PersistResultsInput(
                 self._params.analysis_id,
                 result,
@@ -421,7 +429,7 @@ class VideoAnalysisWorkflow:
         self._deadline = None
         self._upsert_status()
         await self._cpu(
-            names.RECORD_ANALYSIS_STATUS,
+            RECORD_ANALYSIS_STATUS,
             RecordStatusInput(self._params.analysis_id, status, failed_stage, reason),
         )
         await self._publish(event_stage, "failed", reason)
@@ -438,9 +446,8 @@ class VideoAnalysisWorkflow:
         if self._params.keep_video:
             return
         await self._cpu(
-            names.CLEANUP_UPLOAD,
+            CLEANUP_UPLOAD,
             CleanupUploadInput(self._params.bucket, self._params.video_key),
-            CleanupUploadResult,
         )
 
     # --- Helpers ---------------------------------------------------------------------------------
@@ -462,7 +469,7 @@ class VideoAnalysisWorkflow:
         self._enter(stage)
         self._upsert_status()
         await self._cpu(
-            names.RECORD_ANALYSIS_STATUS,
+            RECORD_ANALYSIS_STATUS,
             RecordStatusInput(self._params.analysis_id, status, stage),
         )
 
@@ -470,15 +477,13 @@ class VideoAnalysisWorkflow:
         if self._cancel_reason is not None:
             raise _Stop(self._cancel_reason, Status.CANCELLED)
 
-    async def _gpu(
-        self, stage: Stage, activity: str, arg: Any, result_type: type[ResultT]
-    ) -> ResultT:
+    async def _gpu(self, stage: Stage, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
         self._raise_if_cancelled()
         self._enter(stage)
         handle = workflow.start_activity(
-            activity,
+            activity.name,
             arg,
-            result_type=result_type,
+            result_type=activity.result_type,
             task_queue=self._params.gpu_task_queue,
             # No GPU worker polling for this long fails the analysis with a clear status rather
             # than leaving the climber waiting. Schedule-to-start timeouts are never retried.
@@ -491,7 +496,8 @@ class VideoAnalysisWorkflow:
         )
         self._current = handle
         try:
-            return await handle
+            result: OutT = await handle
+            return result
         except ActivityError as err:
             if isinstance(err.cause, CancelledError) and self._cancel_reason is not None:
                 raise _Stop(self._cancel_reason, Status.CANCELLED) from None
@@ -499,15 +505,16 @@ class VideoAnalysisWorkflow:
         finally:
             self._current = None
 
-    async def _cpu(self, activity: str, arg: Any, result_type: type | None = None) -> Any:
-        return await workflow.execute_activity(
-            activity,
+    async def _cpu(self, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
+        result: OutT = await workflow.execute_activity(
+            activity.name,
             arg,
-            result_type=result_type,
+            result_type=activity.result_type,
             task_queue=self._params.cpu_task_queue,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=CPU_RETRY,
         )
+        return result
 
     def _job_for(self, stage: Stage) -> str:
         return self._job_ids.get(stage) or self._first_job or self._params.analysis_id
@@ -532,8 +539,8 @@ class VideoAnalysisWorkflow:
             reason=reason,
         )
         await workflow.execute_activity(
-            names.PUBLISH_EVENT,
-            event,
+            PUBLISH_EVENT.name,
+            _typed(PUBLISH_EVENT, event),
             task_queue=params.cpu_task_queue,
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=EVENT_SCHEDULE_TO_CLOSE,
@@ -563,3 +570,8 @@ def _duration(delta: timedelta) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:g} h"
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+def _typed(activity: ActivitySpec[InT, OutT], arg: InT) -> InT:
+    """``arg``, checked by mypy against what ``activity`` takes."""
+    return arg

@@ -9,7 +9,17 @@ from typing import Any
 
 from temporalio import activity, workflow
 
-from schema import names
+from schema.activities import (
+    CLEANUP_UPLOAD,
+    COMPUTE_GHOST,
+    DETECT_HOLDS,
+    EXTRACT_SKELETON,
+    GENERATE_ADVICE,
+    PERSIST_RESULTS,
+    PUBLISH_EVENT,
+    RECORD_ANALYSIS_STATUS,
+    SAVE_ROUTE_HOLDS,
+)
 from schema.analysis import (
     AdviceInput,
     AdviceResult,
@@ -30,47 +40,47 @@ from schema.analysis import (
 from schema.holds import Hold, HoldMap
 
 
-@activity.defn(name=names.DETECT_HOLDS)
+@activity.defn(name=DETECT_HOLDS.name)
 async def detect_holds(params: DetectHoldsInput) -> DetectHoldsResult:
     return DetectHoldsResult(HoldMap(1920, 1080, [Hold("h1", 0.5, 0.5, "jug")]))
 
 
-@activity.defn(name=names.EXTRACT_SKELETON)
+@activity.defn(name=EXTRACT_SKELETON.name)
 async def extract_skeleton(params: ExtractSkeletonInput) -> SkeletonResult:
     return SkeletonResult(params.output_key, 900, 30.0, 30.0, 1.0)
 
 
-@activity.defn(name=names.GENERATE_ADVICE)
+@activity.defn(name=GENERATE_ADVICE.name)
 async def generate_advice(params: AdviceInput) -> AdviceResult:
     return AdviceResult(params.output_key, 0, 0, MetricsSummary())
 
 
-@activity.defn(name=names.COMPUTE_GHOST)
+@activity.defn(name=COMPUTE_GHOST.name)
 async def compute_ghost(params: GhostInput) -> GhostResult:
     return GhostResult(params.output_key, 0)
 
 
-@activity.defn(name=names.SAVE_ROUTE_HOLDS)
+@activity.defn(name=SAVE_ROUTE_HOLDS.name)
 async def save_route_holds(params: SaveRouteHoldsInput) -> None:
     return None
 
 
-@activity.defn(name=names.RECORD_ANALYSIS_STATUS)
+@activity.defn(name=RECORD_ANALYSIS_STATUS.name)
 async def record_analysis_status(params: RecordStatusInput) -> None:
     return None
 
 
-@activity.defn(name=names.PERSIST_RESULTS)
+@activity.defn(name=PERSIST_RESULTS.name)
 async def persist_results(params: PersistResultsInput) -> None:
     return None
 
 
-@activity.defn(name=names.PUBLISH_EVENT)
+@activity.defn(name=PUBLISH_EVENT.name)
 async def publish_event(event: AnalysisEvent) -> None:
     return None
 
 
-@activity.defn(name=names.CLEANUP_UPLOAD)
+@activity.defn(name=CLEANUP_UPLOAD.name)
 async def cleanup_upload(params: CleanupUploadInput) -> CleanupUploadResult:
     return CleanupUploadResult(deleted=False)
 

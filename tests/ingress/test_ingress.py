@@ -39,6 +39,7 @@ from ingress.consumer import (
 from ingress.jobs import Backoff, JobMapper
 from ingress.main import run_ingress
 from schema import names
+from schema.activities import COMPUTE_GHOST, EXTRACT_SKELETON
 from schema.analysis import Status, Tier
 from schema.models import Analysis, Route, User, Video
 from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
@@ -285,14 +286,14 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
     assert await _runs(client, workflow_id) == [first_run]
     description = await client.get_workflow_handle(workflow_id).describe()
     assert await description.memo_value("legacy_job_id") == skeleton["job_id"]
-    assert fake.calls.count(names.EXTRACT_SKELETON) == 1
+    assert fake.calls.count(EXTRACT_SKELETON.name) == 1
     async with session_scope(resources.engine) as session:
         analysis = await session.get(Analysis, analysis_id)
         video = await session.get(Video, video_id)
     assert analysis is not None and analysis.status is Status.COMPLETED
     assert (analysis.user_id, analysis.route_id, analysis.video_id) == (user_id, route_id, video_id)
     assert analysis.ghost_requested  # premium plan: the ghost job's stage ran in the run
-    assert names.COMPUTE_GHOST in fake.calls
+    assert COMPUTE_GHOST.name in fake.calls
     assert video is not None and video.user_id == user_id and video.storage_url == video_key
     for queue in ("vision.skeleton", "vision.advice", "vision.ghost"):
         assert _depth(broker_url, queue) == 0, queue

@@ -26,6 +26,17 @@ from core.analyses import query_status
 from core.storage import ObjectNotFound, ObjectStore
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
+from schema.activities import (
+    CLEANUP_UPLOAD,
+    COMPUTE_GHOST,
+    DETECT_HOLDS,
+    EXTRACT_SKELETON,
+    GENERATE_ADVICE,
+    PERSIST_RESULTS,
+    PUBLISH_EVENT,
+    RECORD_ANALYSIS_STATUS,
+    SAVE_ROUTE_HOLDS,
+)
 from schema.analysis import (
     AdviceInput,
     AdviceResult,
@@ -130,14 +141,14 @@ class FakePipeline:
     videos_read: dict[str, bytes] = field(default_factory=dict)
 
     # --- GPU ---------------------------------------------------------------------------------
-    @activity.defn(name=names.DETECT_HOLDS)
+    @activity.defn(name=DETECT_HOLDS.name)
     async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
-        self.calls.append(names.DETECT_HOLDS)
+        self.calls.append(DETECT_HOLDS.name)
         return DetectHoldsResult(self.hold_map)
 
-    @activity.defn(name=names.EXTRACT_SKELETON)
+    @activity.defn(name=EXTRACT_SKELETON.name)
     async def extract_skeleton(self, params: ExtractSkeletonInput) -> SkeletonResult:
-        self.calls.append(names.EXTRACT_SKELETON)
+        self.calls.append(EXTRACT_SKELETON.name)
         self.skeleton_started.set()
         info = activity.info()
         if self.skeleton_bad_input:
@@ -175,18 +186,18 @@ class FakePipeline:
             await self.store.put_bytes(params.bucket, params.output_key, timeline.to_bytes())
         return SkeletonResult(params.output_key, self.frames, 30.0, self.frames / 30.0, 0.97)
 
-    @activity.defn(name=names.GENERATE_ADVICE)
+    @activity.defn(name=GENERATE_ADVICE.name)
     async def generate_advice(self, params: AdviceInput) -> AdviceResult:
-        self.calls.append(names.GENERATE_ADVICE)
+        self.calls.append(GENERATE_ADVICE.name)
         metrics = MetricsSummary(max_reach_cm=171.0, avg_tension=0.4, movement_efficiency=0.8)
         if self.store is not None:
             data = encode_advice(AdviceDocument())
             await self.store.put_bytes(params.bucket, params.output_key, data)
         return AdviceResult(params.output_key, move_count=6, advice_count=3, metrics=metrics)
 
-    @activity.defn(name=names.COMPUTE_GHOST)
+    @activity.defn(name=COMPUTE_GHOST.name)
     async def compute_ghost(self, params: GhostInput) -> GhostResult:
-        self.calls.append(names.COMPUTE_GHOST)
+        self.calls.append(COMPUTE_GHOST.name)
         plan_key = names.result_key(params.analysis_id, "ghost_plan")
         if self.store is not None:
             ghost = walking_timeline(self.frames)
@@ -197,23 +208,23 @@ class FakePipeline:
         return GhostResult(params.output_key, key_pose_count=6, plan_key=plan_key)
 
     # --- CPU ---------------------------------------------------------------------------------
-    @activity.defn(name=names.SAVE_ROUTE_HOLDS)
+    @activity.defn(name=SAVE_ROUTE_HOLDS.name)
     async def save_route_holds(self, params: SaveRouteHoldsInput) -> None:
         self.saved_routes.append(params)
 
-    @activity.defn(name=names.RECORD_ANALYSIS_STATUS)
+    @activity.defn(name=RECORD_ANALYSIS_STATUS.name)
     async def record_analysis_status(self, params: RecordStatusInput) -> None:
         self.statuses.append(params)
 
-    @activity.defn(name=names.PERSIST_RESULTS)
+    @activity.defn(name=PERSIST_RESULTS.name)
     async def persist_results(self, params: PersistResultsInput) -> None:
         self.persisted.append(params)
 
-    @activity.defn(name=names.PUBLISH_EVENT)
+    @activity.defn(name=PUBLISH_EVENT.name)
     async def publish_event(self, event: AnalysisEvent) -> None:
         self.events.append(event)
 
-    @activity.defn(name=names.CLEANUP_UPLOAD)
+    @activity.defn(name=CLEANUP_UPLOAD.name)
     async def cleanup_upload(self, params: CleanupUploadInput) -> CleanupUploadResult:
         self.cleaned.append(params.video_key)
         return CleanupUploadResult(deleted=True)

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from schema import names
+    from schema.activities import EXTRACT_SKELETON
     from schema.analysis import ExtractSkeletonInput, SkeletonResult
 
 
@@ -29,7 +29,7 @@ class SkeletonProbeWorkflow:
     @workflow.run
     async def run(self, params: SkeletonProbeInput) -> SkeletonResult:
         return await workflow.execute_activity(
-            names.EXTRACT_SKELETON,
+            EXTRACT_SKELETON.name,
             params.skeleton,
             result_type=SkeletonResult,
             task_queue=params.gpu_task_queue,

@@ -31,6 +31,7 @@ from core.temporal_client import connect_temporal
 from ingress.consumer import PARKING_QUEUE, REASON_HEADER, running_ingress
 from ingress.jobs import JobMapper
 from schema import names
+from schema.activities import GENERATE_ADVICE, PUBLISH_EVENT
 from schema.analysis import Stage, Status
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker, wait_for_status
 from tests.utils.records import seed_analysis
@@ -105,7 +106,7 @@ async def _publish_attempts(handle: WorkflowHandle[Any, Any]) -> int:
         (
             pending.attempt
             for pending in description.raw_description.pending_activities
-            if pending.activity_type.name == names.PUBLISH_EVENT
+            if pending.activity_type.name == PUBLISH_EVENT.name
         ),
         default=0,
     )
@@ -150,7 +151,7 @@ async def test_every_event_arrives_after_the_broker_restarts(
                 break
             await asyncio.sleep(0.1)
         assert await _publish_attempts(handle) >= 2, "publish_event never failed"
-        assert fake.calls.count(names.GENERATE_ADVICE) == 0  # the workflow waits for its event
+        assert fake.calls.count(GENERATE_ADVICE.name) == 0  # the workflow waits for its event
         await asyncio.to_thread(broker.start)
         result = await asyncio.wait_for(handle.result(), timeout=120)
     assert fake.store is not None

@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.progress import read_progress
 from schema import names
+from schema.activities import COMPUTE_GHOST, DETECT_HOLDS, EXTRACT_SKELETON
 from schema.analysis import (
     AnalysisResult,
     CancelInput,
@@ -143,7 +144,7 @@ async def test_validator_rejects_bad_map_and_workflow_keeps_waiting(
         assert (await handle.query(VideoAnalysisWorkflow.status)).status == (
             Status.AWAITING_HOLD_VALIDATION
         )
-        assert fake.calls == [names.DETECT_HOLDS]
+        assert fake.calls == [DETECT_HOLDS.name]
         await handle.execute_update(
             VideoAnalysisWorkflow.validate_holds, ValidateHoldsInput(detected_map())
         )
@@ -210,8 +211,8 @@ async def test_known_route_map_skips_detection_and_freemium_skips_ghost(
         result = await (await _start(time_skipping_env, params)).result()
     assert result.status == Status.COMPLETED
     assert result.ghost_key is None
-    assert names.DETECT_HOLDS not in fake.calls
-    assert names.COMPUTE_GHOST not in fake.calls
+    assert DETECT_HOLDS.name not in fake.calls
+    assert COMPUTE_GHOST.name not in fake.calls
     assert not any(key.startswith("ghost.") for key in fake.routing_keys)
 
 
@@ -223,7 +224,7 @@ async def test_transient_failure_is_retried_then_succeeds(
     async with pipeline_workers(time_skipping_env.client, task_queue, fake):
         result = await (await _start(time_skipping_env, params)).result()
     assert result.status == Status.COMPLETED
-    assert fake.calls.count(names.EXTRACT_SKELETON) == 3
+    assert fake.calls.count(EXTRACT_SKELETON.name) == 3
 
 
 async def test_bad_input_fails_at_once_with_clear_reason_and_event(
@@ -239,7 +240,7 @@ async def test_bad_input_fails_at_once_with_clear_reason_and_event(
         await record_history(handle, "bad_input_failure")
     reason = "we could not read this video: the file is not a video"
     assert failed.value.cause.message == reason
-    assert fake.calls.count(names.EXTRACT_SKELETON) == 1  # not retried
+    assert fake.calls.count(EXTRACT_SKELETON.name) == 1  # not retried
     assert fake.routing_keys[-1] == f"skeleton.failed.{params.analysis_id}"
     assert fake.events[-1].reason == reason
     assert fake.statuses[-1].status == Status.FAILED and fake.statuses[-1].reason == reason
@@ -276,7 +277,7 @@ async def test_dead_worker_is_detected_by_heartbeat_timeout_and_retried(
     async with pipeline_workers(time_skipping_env.client, task_queue, fake):
         result = await (await _start(time_skipping_env, params)).result()
     assert result.status == Status.COMPLETED
-    assert fake.calls.count(names.EXTRACT_SKELETON) == 2
+    assert fake.calls.count(EXTRACT_SKELETON.name) == 2
 
 
 async def test_cancel_signal_stops_and_cleans_up(
@@ -291,7 +292,7 @@ async def test_cancel_signal_stops_and_cleans_up(
         result = await handle.result()
         await record_history(handle, "cancel_while_awaiting_validation")
     assert result.status == Status.CANCELLED
-    assert names.EXTRACT_SKELETON not in fake.calls
+    assert EXTRACT_SKELETON.name not in fake.calls
     # `hold_validation` is no stage of the documented contract: the end is the analysis'.
     assert fake.routing_keys[-1] == f"analysis.failed.{params.analysis_id}"
     assert (fake.events[-1].status, fake.events[-1].reason) == (
@@ -363,7 +364,7 @@ async def test_repeated_start_returns_the_running_analysis(
         assert second.result_run_id == first.result_run_id
         await first.signal(VideoAnalysisWorkflow.cancel, CancelInput())
         await first.result()
-    assert fake.calls.count(names.DETECT_HOLDS) == 1
+    assert fake.calls.count(DETECT_HOLDS.name) == 1
 
 
 async def test_support_finds_the_analysis_by_search_attributes(
