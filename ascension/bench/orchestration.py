@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from ascension.bench import negligible
 from ascension.bench.report import BenchReport, ms, summary
+from ascension.fakes import FakePipeline
 from ascension.servers.temporal import start_dev_server
 from core.analyses import analysis_input, start_or_attach
 from core.settings import Settings
@@ -165,6 +166,7 @@ async def bench_orchestration(
             "gpu_task_queue": f"{queue}-gpu",
         }
     )
+    fake = FakePipeline(heartbeats=False)  # negligible work; no store, so nothing written
     try:
         client = env.client
         async with (
@@ -172,9 +174,9 @@ async def bench_orchestration(
                 client,
                 task_queue=bench.cpu_task_queue,
                 workflows=[VideoAnalysisWorkflow, negligible.SequentialActivitiesWorkflow],
-                activities=[*negligible.CPU_ACTIVITIES, negligible.noop],
+                activities=[*fake.cpu_activities(), negligible.noop],
             ),
-            Worker(client, task_queue=bench.gpu_task_queue, activities=negligible.GPU_ACTIVITIES),
+            Worker(client, task_queue=bench.gpu_task_queue, activities=fake.gpu_activities()),
         ):
             for _ in range(warmup):  # first runs pay for worker and sandbox start-up
                 await _timed_analysis(client, bench)
