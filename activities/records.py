@@ -1,12 +1,14 @@
 """CPU activities that keep the application database in step with the workflow.
 
 Temporal holds the truth about a running analysis; these rows are the projection the API lists
-and the seed's consumers query. Each activity is idempotent (a retry rewrites the same values), so
+and the seed's consumers query; `persist_results` first stores the app's result document, which
+the document engine assembles. Each activity is idempotent (a retry rewrites the same values), so
 Temporal's at-least-once execution never duplicates a row.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from datetime import UTC, datetime
@@ -16,9 +18,10 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.results import write_result_document
 from core.db import session_scope
 from core.storage import ObjectStore
+from engines.document.assemble import StoredSteps, assemble_result_document
+from schema import names
 from schema.activities import PERSIST_RESULTS, RECORD_ANALYSIS_STATUS, SAVE_ROUTE_HOLDS
 from schema.analysis import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput, Status
 from schema.models import Analysis, AnalysisMetrics, Route
@@ -35,6 +38,29 @@ def _uuid(value: str, what: str) -> uuid.UUID:
         raise ApplicationError(
             f"{what} id {value!r} is not a UUID", type=UNKNOWN_RECORD, non_retryable=True
         ) from None
+
+
+async def write_result_document(store: ObjectStore, params: PersistResultsInput) -> int:
+    """Load what the GPU steps stored, have the document engine assemble the app's result
+    document (`engines.document.assemble`), and store the bytes at ``params.result.result_key``
+    for the API to serve as they are; returns the gzipped size."""
+    result = params.result
+    assert params.bucket and result.result_key and result.skeleton_key and result.advice_key
+    bucket = params.bucket
+    stored = StoredSteps(
+        skeleton=await store.get_bytes(bucket, result.skeleton_key),
+        advice=await store.get_bytes(bucket, result.advice_key),
+    )
+    if result.ghost_key:
+        stored.ghost = await store.get_bytes(bucket, result.ghost_key)
+        # Runs whose ghost step returned before `GhostResult.plan_key` existed stored the plan
+        # at the same key without saying so.
+        plan_key = result.ghost_plan_key or names.result_key(params.analysis_id, "ghost_plan")
+        if await store.exists(bucket, plan_key):
+            stored.ghost_plan = await store.get_bytes(bucket, plan_key)
+    data = await asyncio.to_thread(assemble_result_document, params, stored)
+    await store.put_bytes(bucket, result.result_key, data, content_type="application/json")
+    return len(data)
 
 
 class AnalysisRecords:
