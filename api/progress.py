@@ -17,7 +17,7 @@ from temporalio.converter import DataConverter
 
 from core.analyses import query_status
 from schema.analysis import AnalysisProgress, Stage, StageProgress, Status
-from workflows.video_analysis import STAGE_PERCENT
+from workflows.analysis_policies import STAGE_PERCENT
 
 _ORDER = list(STAGE_PERCENT)
 

@@ -47,7 +47,8 @@ from tests.utils.pipeline import (
     pipeline_workers,
     wait_for_status,
 )
-from workflows.video_analysis import STAGE_PERCENT, VideoAnalysisWorkflow
+from workflows.analysis_policies import STAGE_PERCENT
+from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,106 @@
+"""The analysis workflow's fixed choices: activity retry policies and timeouts, the search
+attributes it keeps up to date, each stage's progress percent and label, and the messages a
+climber reads when a step fails.
+
+Pure data and functions: no workflow state, nothing that touches history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    TimeoutType,
+)
+from temporalio.exceptions import (
+    TimeoutError as ActivityTimeoutError,
+)
+from temporalio.workflow import unsafe
+
+with unsafe.imports_passed_through():
+    from schema import names
+    from schema.analysis import Stage
+
+ANALYSIS_ID = SearchAttributeKey.for_keyword(names.ANALYSIS_ID_ATTRIBUTE)
+USER_ID = SearchAttributeKey.for_keyword(names.USER_ID_ATTRIBUTE)
+ANALYSIS_STATUS = SearchAttributeKey.for_keyword(names.ANALYSIS_STATUS_ATTRIBUTE)
+ANALYSIS_STAGE = SearchAttributeKey.for_keyword(names.ANALYSIS_STAGE_ATTRIBUTE)
+
+# --- Activity policies --------------------------------------------------------------------------
+#: Bounded retries with backoff; bad input is excluded because no retry can fix it.
+GPU_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=4,
+    non_retryable_error_types=list(names.BAD_INPUT_ERRORS),
+)
+#: Long steps heartbeat; a worker that dies is noticed within this and the step moves on.
+HEARTBEAT = timedelta(seconds=30)
+STAGE_START_TO_CLOSE = {
+    Stage.HOLD_DETECTION: timedelta(minutes=2),
+    Stage.SKELETON: timedelta(minutes=20),
+    Stage.ADVICE: timedelta(minutes=5),
+    Stage.GHOST: timedelta(minutes=10),
+}
+CPU_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+)
+CPU_START_TO_CLOSE = timedelta(seconds=30)
+#: Events must outlast a broker outage: retry (unbounded attempts) for up to a day.
+EVENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+EVENT_SCHEDULE_TO_CLOSE = timedelta(days=1)
+
+#: Percent done when each stage starts, for the app's progress bar.
+STAGE_PERCENT = {
+    Stage.HOLD_DETECTION: 0.0,
+    Stage.HOLD_VALIDATION: 10.0,
+    Stage.SKELETON: 15.0,
+    Stage.ADVICE: 60.0,
+    Stage.GHOST: 75.0,
+    Stage.ANALYSIS: 95.0,
+}
+STAGE_LABEL = {
+    Stage.HOLD_DETECTION: "hold detection",
+    Stage.HOLD_VALIDATION: "hold validation",
+    Stage.SKELETON: "skeleton extraction",
+    Stage.ADVICE: "coaching advice",
+    Stage.GHOST: "ghost climber",
+    Stage.ANALYSIS: "analysis",
+}
+#: `workflow.patched` id: a cancellation requested through Temporal while an activity runs ends
+#: the run as Canceled (runs recorded before it failed with the cancelled step).
+CANCELLED_DURING_A_STEP_PATCH = "cancelled-during-a-step-ends-canceled"
+
+
+def explain(err: ActivityError, stage: Stage, gpu_schedule_to_start_s: float) -> str:
+    """A message the climber understands, from the activity failure Temporal reports."""
+    label = STAGE_LABEL[stage]
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in names.BAD_INPUT_ERRORS:
+        return cause.message
+    if isinstance(cause, ActivityTimeoutError):
+        if cause.type == TimeoutType.SCHEDULE_TO_START:
+            waited = timedelta(seconds=gpu_schedule_to_start_s)
+            return (
+                f"no analysis server picked up the {label} step within {duration(waited)}; "
+                "please try again later"
+            )
+        return f"the {label} step took too long and was stopped"
+    message = cause.message if isinstance(cause, FailureError) else str(err)
+    return f"the {label} step failed after several attempts: {message}"
+
+
+def duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"

@@ -1,0 +1,180 @@
+"""The analysis run's state and the ways the outside reaches it: the status Query, the hold
+validation Update and its fire-and-forget Signal, the legacy-job and cancel Signals, and the helpers
+the pipeline runs its steps through (status, GPU and CPU steps, events).
+
+`VideoAnalysisWorkflow` (`workflows/video_analysis.py`) inherits these handlers and reads as the
+pipeline; Temporal registers inherited handlers under the same names, so histories replay.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+from workflows.analysis_steps import (
+    LegacyJobs,
+    Progress,
+    Stop,
+    publish_event,
+    run_cpu_step,
+    start_gpu_step,
+)
+from workflows.hold_validation import HoldValidation
+
+with workflow.unsafe.imports_passed_through():
+    from schema import names
+    from schema.activities import RECORD_ANALYSIS_STATUS, ActivitySpec
+    from schema.analysis import (
+        AnalysisEvent,
+        AnalysisProgress,
+        CancelInput,
+        LegacyJobInput,
+        MetricsSummary,
+        RecordStatusInput,
+        Stage,
+        StartAnalysisInput,
+        Status,
+        ValidateHoldsInput,
+    )
+    from schema.holds import HoldMap
+
+InT = TypeVar("InT")
+OutT = TypeVar("OutT")
+
+
+class AnalysisRun:
+    """State, handlers and step helpers of one analysis run (no ``@workflow.run`` here)."""
+
+    def __init__(self, params: StartAnalysisInput) -> None:
+        self._params = params
+        self._progress = Progress()
+        self._holds = HoldValidation()
+        self._cancel_reason: str | None = None
+        self._current: workflow.ActivityHandle[Any] | None = None
+        self._metrics = MetricsSummary()
+        self._hold_map: HoldMap | None = None
+        self._jobs = LegacyJobs()
+
+    # --- Queries, Updates, Signals ---------------------------------------------------------------
+    @workflow.query(name=names.STATUS_QUERY)
+    def status(self) -> AnalysisProgress:
+        progress = self._progress
+        return AnalysisProgress(
+            status=progress.status,
+            stage=progress.stage,
+            percent=progress.percent,
+            holds_awaiting_validation=(
+                self._holds.detected if progress.status == Status.AWAITING_HOLD_VALIDATION else None
+            ),
+            validation_deadline=self._holds.deadline,
+            last_error=progress.last_error,
+        )
+
+    @workflow.update(name=names.VALIDATE_HOLDS_UPDATE)
+    async def validate_holds(self, update: ValidateHoldsInput) -> HoldMap:
+        """Accept the climber's corrected map; the validator has already checked it."""
+        self._holds.accepted = update.hold_map
+        return update.hold_map
+
+    @validate_holds.validator
+    def _reject_bad_hold_map(self, update: ValidateHoldsInput) -> None:
+        # Validators reject synchronously without touching history or state: the climber gets
+        # the message at once and the workflow keeps waiting for a good map.
+        problem = self._holds.problem(self._progress.status, update.hold_map)
+        if problem:
+            raise ApplicationError(problem, type=names.INVALID_HOLD_MAP, non_retryable=True)
+
+    @workflow.signal
+    def submit_holds(self, update: ValidateHoldsInput) -> None:
+        """Fire-and-forget form of `validate_holds` for clients that cannot wait for an answer."""
+        problem = self._holds.problem(self._progress.status, update.hold_map)
+        if problem:
+            # A bad signal must never crash the run: record it where the app and staff see it.
+            workflow.logger.warning("rejected hold map from signal: %s", problem)
+            self._progress.last_error = problem
+            return
+        self._progress.last_error = None
+        self._holds.accepted = update.hold_map
+
+    @workflow.signal(name=names.ATTACH_LEGACY_JOB_SIGNAL)
+    async def attach_legacy_job(self, job: LegacyJobInput) -> None:
+        """A legacy job asks for stages of this analysis: from now on their events carry its id.
+
+        Sent with the start (signal-with-start) by the legacy ingress, so the first job is known
+        before anything is published. A job that arrives after its stage is done (producers that
+        wait for one stage's event before sending the next job) gets that event at once.
+        """
+        self._jobs.attach(job)
+        for stage in job.stages:
+            if stage in self._jobs.completed:
+                await self._publish(stage, "completed", job_id=job.job_id)
+            elif self._progress.status in (Status.FAILED, Status.CANCELLED):
+                await self._publish(stage, "failed", self._progress.last_error, job_id=job.job_id)
+
+    @workflow.signal
+    def cancel(self, request: CancelInput) -> None:
+        """Stop the analysis: the running activity is cancelled and the upload cleaned up.
+
+        Kept for older clients; the run then ends Completed with the status ``cancelled``. The
+        API cancels through Temporal instead (``WorkflowHandle.cancel`` with the reason), which
+        records and publishes the same way and ends the run as Canceled in the Web UI.
+        """
+        if self._cancel_reason is None:
+            self._cancel_reason = request.reason
+            if self._current is not None:
+                self._current.cancel()
+
+    # --- Helpers ---------------------------------------------------------------------------------
+    async def _set_status(self, status: Status, stage: Stage) -> None:
+        self._progress.status = status
+        self._progress.enter(stage)
+        self._progress.upsert()
+        await self._cpu(
+            RECORD_ANALYSIS_STATUS,
+            RecordStatusInput(self._params.analysis_id, status, stage),
+        )
+
+    def _raise_if_cancelled(self) -> None:
+        if self._cancel_reason is not None:
+            raise Stop(self._cancel_reason, Status.CANCELLED)
+
+    async def _gpu(self, stage: Stage, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
+        self._raise_if_cancelled()
+        self._progress.enter(stage)
+        handle = start_gpu_step(self._params, stage, activity, arg)
+        self._current = handle
+        try:
+            result: OutT = await handle
+            return result
+        except ActivityError as err:
+            if isinstance(err.cause, CancelledError) and self._cancel_reason is not None:
+                raise Stop(self._cancel_reason, Status.CANCELLED) from None
+            raise
+        finally:
+            self._current = None
+
+    async def _cpu(self, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
+        return await run_cpu_step(self._params, activity, arg)
+
+    async def _publish(
+        self, stage: Stage, outcome: str, reason: str | None = None, *, job_id: str | None = None
+    ) -> None:
+        params = self._params
+        if job_id is None:
+            job_id = self._jobs.job_for(stage, params.analysis_id)
+            if outcome == "completed":
+                # Marked as the job id is chosen: a job attached from here on gets its own event.
+                self._jobs.completed.add(stage)
+        event = AnalysisEvent(
+            job_id=job_id,
+            analysis_id=params.analysis_id,
+            user_id=params.user_id,
+            stage=stage,
+            outcome=outcome,
+            status=self._progress.status,
+            occurred_at=workflow.now().isoformat(),
+            reason=reason,
+        )
+        await publish_event(params, event)

@@ -1,0 +1,138 @@
+"""How the analysis workflow runs a step and keeps its bookkeeping: a GPU step (queue, timeouts,
+heartbeat, tier priority), a CPU step, a published event, the run's status and stage as the
+status Query and the search attributes show them, and the legacy jobs whose ids the events carry.
+
+Called from `VideoAnalysisWorkflow` only; the commands they issue are the workflow's own, in the
+same order, so recorded histories replay unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import Priority
+
+from workflows.analysis_policies import (
+    ANALYSIS_STAGE,
+    ANALYSIS_STATUS,
+    CPU_RETRY,
+    CPU_START_TO_CLOSE,
+    EVENT_RETRY,
+    EVENT_SCHEDULE_TO_CLOSE,
+    GPU_RETRY,
+    HEARTBEAT,
+    STAGE_LABEL,
+    STAGE_PERCENT,
+    STAGE_START_TO_CLOSE,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from schema.activities import PUBLISH_EVENT, ActivitySpec
+    from schema.analysis import AnalysisEvent, LegacyJobInput, Stage, StartAnalysisInput, Status
+
+InT = TypeVar("InT")
+OutT = TypeVar("OutT")
+
+
+class Stop(Exception):
+    """Leave the pipeline with a user-readable reason and a final status."""
+
+    def __init__(self, reason: str, status: Status) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def start_gpu_step(
+    params: StartAnalysisInput, stage: Stage, activity: ActivitySpec[InT, OutT], arg: InT
+) -> workflow.ActivityHandle[OutT]:
+    """Schedule ``activity`` on the GPU queue with the stage's timeouts and the tier's priority."""
+    return workflow.start_activity(
+        activity.name,
+        arg,
+        result_type=activity.result_type,
+        task_queue=params.gpu_task_queue,
+        # No GPU worker polling for this long fails the analysis with a clear status rather
+        # than leaving the climber waiting. Schedule-to-start timeouts are never retried.
+        schedule_to_start_timeout=timedelta(seconds=params.gpu_schedule_to_start_s),
+        start_to_close_timeout=STAGE_START_TO_CLOSE[stage],
+        heartbeat_timeout=HEARTBEAT if stage != Stage.HOLD_DETECTION else None,
+        retry_policy=GPU_RETRY,
+        priority=Priority(priority_key=params.tier.priority_key),
+        summary=f"{STAGE_LABEL[stage]} for analysis {params.analysis_id}",
+    )
+
+
+async def run_cpu_step(
+    params: StartAnalysisInput, activity: ActivitySpec[InT, OutT], arg: InT
+) -> OutT:
+    result: OutT = await workflow.execute_activity(
+        activity.name,
+        arg,
+        result_type=activity.result_type,
+        task_queue=params.cpu_task_queue,
+        start_to_close_timeout=CPU_START_TO_CLOSE,
+        retry_policy=CPU_RETRY,
+    )
+    return result
+
+
+async def publish_event(params: StartAnalysisInput, event: AnalysisEvent) -> None:
+    """Publish ``event`` through the CPU queue, retrying through a broker outage."""
+    await workflow.execute_activity(
+        PUBLISH_EVENT.name,
+        _typed(PUBLISH_EVENT, event),
+        task_queue=params.cpu_task_queue,
+        start_to_close_timeout=CPU_START_TO_CLOSE,
+        schedule_to_close_timeout=EVENT_SCHEDULE_TO_CLOSE,
+        retry_policy=EVENT_RETRY,
+    )
+
+
+@dataclass
+class Progress:
+    """The run's status and stage, as its Query and search attributes show them."""
+
+    status: Status = Status.PENDING
+    stage: Stage = Stage.HOLD_DETECTION
+    percent: float = 0.0
+    last_error: str | None = None
+
+    def enter(self, stage: Stage) -> None:
+        self.stage = stage
+        self.percent = STAGE_PERCENT[stage]
+        workflow.upsert_search_attributes([ANALYSIS_STAGE.value_set(stage.value)])
+
+    def upsert(self) -> None:
+        workflow.upsert_search_attributes(
+            [
+                ANALYSIS_STATUS.value_set(self.status.value),
+                ANALYSIS_STAGE.value_set(self.stage.value),
+            ]
+        )
+
+
+@dataclass
+class LegacyJobs:
+    """Legacy jobs answered by this run: their ids become the events' job ids."""
+
+    first_job: str | None = None
+    job_ids: dict[Stage, str] = field(default_factory=dict)
+    completed: set[Stage] = field(default_factory=set)
+
+    def attach(self, job: LegacyJobInput) -> None:
+        if self.first_job is None:
+            self.first_job = job.job_id
+        for stage in job.stages:
+            self.job_ids[stage] = job.job_id
+
+    def job_for(self, stage: Stage, analysis_id: str) -> str:
+        return self.job_ids.get(stage) or self.first_job or analysis_id
+
+
+def _typed(activity: ActivitySpec[InT, OutT], arg: InT) -> InT:
+    """``arg``, checked by mypy against what ``activity`` takes."""
+    return arg
