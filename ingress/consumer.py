@@ -38,7 +38,9 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
-from ingress.jobs import MAPPED_QUEUES, Ack, Backoff, Decision, JobMapper, Park, Retry
+from ingress.decisions import Ack, Backoff, Decision, Park, Retry
+from ingress.jobs import JobMapper
+from ingress.messages import MAPPED_QUEUES
 from schema import names
 
 log = logging.getLogger(__name__)

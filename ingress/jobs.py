@@ -1,27 +1,15 @@
 """Seed-000 jobs mapped onto Temporal: what one message means, decided as ack, park or retry.
 
 The AMQP side (`ingress.consumer`) consumes the queues; this module knows nothing of pika.
-What each queue means here:
-
-- ``vision.skeleton`` ("analyse this video on this route") starts the `VideoAnalysisWorkflow`
-  ``analysis-{analysis_id}``. The run does everything the seed chained from there (holds,
-  skeleton, advice, ghost) and publishes the documented events with ``job_id = analysis_id``.
-- ``vision.advice`` and ``vision.ghost``: the seed's API chained these after
-  ``skeleton.completed`` for the same analysis; here they are stages of that same run, so the
-  message is answered by making sure the run exists (start-or-attach with the same workflow id,
-  which almost always attaches). Without a ``video_url`` it needs the analysis to be known. A
-  ghost job for a run that will not compute the ghost (freemium plan, or not requested) is parked:
-  it would wait forever for a ``ghost.completed`` that never comes.
-- ``vision.hold_detection`` has no mapping: detection runs inside an analysis, and nothing here
-  runs for a wall photo alone, so the ``hold_detection.completed`` its producer waits for could
-  never be published. It is not consumed; its messages stay queued for whoever still serves them.
-- ``training.program`` starts the `TrainingProgramWorkflow` ``training-{job_id}``
-  (`ingress.training_jobs`).
+What each queue means is in `ingress.messages`.
 
 Idempotence: workflow id ``analysis-{analysis_id}`` with ``USE_EXISTING`` (a running run is
 attached to) and ``REJECT_DUPLICATE`` (a finished run is never started again); the video and
 analysis rows are inserted with ON CONFLICT DO NOTHING. A redelivery never makes a second run or
 row. Every check that can reject a message runs before anything is written.
+
+Parsing and validation of a message are in `ingress.messages`; what becomes of it (ack, park,
+retry, the backoff) in `ingress.decisions`.
 
 Errors: a message that can never work raises `BadJob` (→ park, the text is the reason). An outage
 of what we depend on (Temporal, PostgreSQL, object storage) is not the message's fault: retry
@@ -31,29 +19,17 @@ with the error as its reason, so a message that crashes the mapping cannot circl
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import random
-import re
-import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-import aiohttp
-import sqlalchemy.exc
-from miniopy_async.error import InvalidResponseError, ServerError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import record_and_publish
 from core.analyses import FINISHED, analysis_input, start_or_attach
@@ -61,6 +37,26 @@ from core.db import session_scope
 from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import ObjectStore
+from ingress.decisions import (
+    MAX_UNEXPECTED_FAILURES,
+    Ack,
+    Backoff,
+    Decision,
+    FailureCounts,
+    Park,
+    Retry,
+    is_transient,
+)
+from ingress.messages import (
+    GHOST_QUEUE,
+    STAGES_OF_QUEUE,
+    BadJob,
+    LegacyJob,
+    LegacyMorphology,
+    VideoLocation,
+    locate_video,
+    parse_job,
+)
 from ingress.training_jobs import TRAINING_QUEUE, map_training_job
 from schema import names
 from schema.analysis import (
@@ -75,206 +71,10 @@ from schema.models import Analysis, Route, User, Video, utcnow
 
 log = logging.getLogger(__name__)
 
-SKELETON_QUEUE: Final = "vision.skeleton"
-ADVICE_QUEUE: Final = "vision.advice"
-GHOST_QUEUE: Final = "vision.ghost"
-#: The queues with a mapping (see the module docstring for the ones left alone).
-MAPPED_QUEUES: Final = (SKELETON_QUEUE, ADVICE_QUEUE, GHOST_QUEUE, TRAINING_QUEUE)
-#: The stages whose events answer a job of each queue (as the original workers' `_notify`).
-STAGES_OF_QUEUE: Final = {
-    SKELETON_QUEUE: (Stage.SKELETON, Stage.ANALYSIS),
-    ADVICE_QUEUE: (Stage.ADVICE,),
-    GHOST_QUEUE: (Stage.GHOST,),
-}
-
-#: Unexpected errors (a bug, not an outage) a message may cause before it is parked.
-MAX_UNEXPECTED_FAILURES: Final = 5
 #: Temporal's answer to a start; the SDK retries unavailable servers within it.
 START_RPC_TIMEOUT: Final = timedelta(seconds=10)
 #: Unsaved uploads expire after 7 days (seed 000 storage lifecycle), as for the API's uploads.
 UPLOAD_RETENTION: Final = timedelta(days=7)
-_TRANSIENT_RPC: Final = frozenset(
-    {
-        RPCStatusCode.UNAVAILABLE,
-        RPCStatusCode.DEADLINE_EXCEEDED,
-        RPCStatusCode.RESOURCE_EXHAUSTED,
-        RPCStatusCode.ABORTED,
-        RPCStatusCode.CANCELLED,
-        RPCStatusCode.UNKNOWN,
-        RPCStatusCode.INTERNAL,
-    }
-)
-
-
-# --- the message --------------------------------------------------------------------------------
-class BadJob(ValueError):
-    """The message can never be mapped; the text is the parking reason."""
-
-
-class LegacyMorphology(BaseModel):
-    """``user_morphology`` of the seed's ghost jobs; every field optional."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    height_cm: float | None = Field(default=None, gt=0, le=300)
-    arm_span_cm: float | None = Field(default=None, gt=0, le=300)
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-
-
-class LegacyJob(BaseModel):
-    """One job in seed 000's format. Unknown fields are ignored (producers add their own)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    job_id: uuid.UUID
-    analysis_id: uuid.UUID
-    user_id: uuid.UUID
-    route_id: uuid.UUID
-    created_at: datetime
-    #: ``s3://{bucket}/uploads|saved/{user_id}/{video_id}.mp4``; required to start an analysis.
-    video_url: str | None = None
-    user_morphology: LegacyMorphology | None = None
-
-
-def parse_job(queue: str, body: bytes) -> LegacyJob:
-    """The job in ``body``, or `BadJob` saying every field that is wrong."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadJob(f"not JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise BadJob(f"not a JSON object but a {type(data).__name__}")
-    try:
-        job = LegacyJob.model_validate(data)
-    except ValidationError as err:
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}"
-            for error in err.errors()
-        ]
-        raise BadJob("; ".join(problems)) from None
-    if queue == SKELETON_QUEUE and job.video_url is None:
-        raise BadJob("video_url: Field required")
-    return job
-
-
-@dataclass(frozen=True)
-class VideoLocation:
-    """Where ``video_url`` points inside our bucket."""
-
-    key: str
-    video_id: uuid.UUID
-    saved: bool
-
-
-_VIDEO_KEY = re.compile(r"(uploads|saved)/([^/]+)/([^/]+)\.mp4")
-
-
-def locate_video(url: str, *, bucket: str, user_id: uuid.UUID) -> VideoLocation:
-    """The key of ``url`` in our layout; anything else is bad input, never fetched."""
-    expected = f"s3://{bucket}/uploads/{user_id}/{{video_id}}.mp4"
-    parts = urlsplit(url)
-    if parts.scheme != "s3" or parts.query or parts.fragment:
-        raise BadJob(f"video_url: {url!r} is not of the form {expected}")
-    if parts.netloc != bucket:
-        raise BadJob(f"video_url: bucket {parts.netloc!r} is not ours ({bucket!r})")
-    match = _VIDEO_KEY.fullmatch(parts.path.lstrip("/"))
-    if match is None:
-        raise BadJob(f"video_url: {url!r} is not of the form {expected} (or saved/...)")
-    folder, owner, video = match.groups()
-    if owner != str(user_id):
-        raise BadJob(f"video_url: the video is in the folder of {owner!r}, not of user {user_id}")
-    try:
-        video_id = uuid.UUID(video)
-    except ValueError:
-        raise BadJob(f"video_url: video id {video!r} is not a UUID") from None
-    key = f"{folder}/{user_id}/{video_id}.mp4"
-    if key != match.group(0):
-        raise BadJob(f"video_url: video id {video!r} is not a canonical lower-case UUID")
-    return VideoLocation(key, video_id, saved=folder == "saved")
-
-
-# --- decisions ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Ack:
-    """Temporal has the run: ack the message."""
-
-    workflow_id: str
-    note: str
-
-
-@dataclass(frozen=True)
-class Park:
-    """The message can never work: republish it to the parking queue, then ack it."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Not now: requeue the message after ``delay_s`` (it stays unacked until then)."""
-
-    delay_s: float
-    reason: str
-
-
-Decision = Ack | Park | Retry
-
-
-@dataclass
-class Backoff:
-    """Exponential delay with jitter, shared by every message: one outage, one backoff."""
-
-    initial_s: float = 0.5
-    maximum_s: float = 30.0
-    failures: int = 0
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        delay = min(self.maximum_s, self.initial_s * 2 ** min(self.failures - 1, 30))
-        return delay * random.uniform(0.8, 1.0)
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
-class _FailureCounts:
-    """Unexpected failures per message body, bounded (an LRU), for the give-up rule."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._counts: OrderedDict[str, int] = OrderedDict()
-        self._capacity = capacity
-
-    @staticmethod
-    def _key(queue: str, body: bytes) -> str:
-        return hashlib.sha256(queue.encode() + b"\0" + body).hexdigest()
-
-    def add(self, queue: str, body: bytes) -> int:
-        key = self._key(queue, body)
-        count = self._counts.pop(key, 0) + 1
-        self._counts[key] = count
-        while len(self._counts) > self._capacity:
-            self._counts.popitem(last=False)
-        return count
-
-    def forget(self, queue: str, body: bytes) -> None:
-        self._counts.pop(self._key(queue, body), None)
-
-
-def is_transient(err: BaseException) -> bool:
-    """An outage of something we depend on: retry the message for as long as it takes."""
-    if isinstance(err, RPCError):
-        return err.status in _TRANSIENT_RPC
-    if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
-        return True  # temporalio's lazy client could not reach the server
-    return isinstance(
-        err,
-        OSError
-        | TimeoutError
-        | aiohttp.ClientError
-        | ServerError
-        | InvalidResponseError
-        | sqlalchemy.exc.OperationalError
-        | sqlalchemy.exc.InterfaceError
-        | sqlalchemy.exc.TimeoutError,
-    ) or (isinstance(err, sqlalchemy.exc.DBAPIError) and err.connection_invalidated)
 
 
 # --- mapping a job onto Temporal ----------------------------------------------------------------
@@ -319,7 +119,7 @@ class JobMapper:
         self._store = store
         self._settings = settings
         self._backoff = backoff or Backoff()
-        self._failures = _FailureCounts()
+        self._failures = FailureCounts()
 
     async def decide(self, queue: str, body: bytes) -> Decision:
         """Never raises: every outcome is a decision the consumer thread carries out."""

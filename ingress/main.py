@@ -20,7 +20,8 @@ from core.signals import stop_on_signals
 from core.storage import ObjectStore, make_object_store
 from core.temporal_client import connect_temporal, temporal_target
 from ingress.consumer import DEFAULT_PREFETCH, running_ingress
-from ingress.jobs import Backoff, JobMapper
+from ingress.decisions import Backoff
+from ingress.jobs import JobMapper
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from ingress.consumer import (
     Ingress,
     running_ingress,
 )
-from ingress.jobs import Backoff, JobMapper
+from ingress.decisions import Backoff
+from ingress.jobs import JobMapper
 from ingress.main import run_ingress
 from schema import names
 from schema.activities import COMPUTE_GHOST, EXTRACT_SKELETON
