@@ -20,8 +20,7 @@ from temporalio import activity
 
 from core.events import EventPublisher
 from schema.activities import PUBLISH_EVENT
-from schema.analysis import AnalysisEvent
-from schema.events import event_body
+from schema.events import AnalysisEvent, event_body
 from schema.models import AnalysisEventRecord
 
 log = logging.getLogger(__name__)

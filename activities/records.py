@@ -23,8 +23,9 @@ from core.storage import ObjectStore
 from engines.document.assemble import StoredSteps, assemble_result_document
 from schema import names
 from schema.activities import PERSIST_RESULTS, RECORD_ANALYSIS_STATUS, SAVE_ROUTE_HOLDS
-from schema.analysis import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput, Status
+from schema.analysis import Status
 from schema.models import Analysis, AnalysisMetrics, Route
+from schema.steps import PersistResultsInput, RecordStatusInput, SaveRouteHoldsInput
 
 #: Type of the error for an analysis or route id the database does not know: a broken start,
 #: not something a retry can fix.

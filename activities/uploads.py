@@ -6,7 +6,7 @@ from temporalio import activity
 
 from core.storage import ObjectStore
 from schema.activities import CLEANUP_UPLOAD
-from schema.analysis import CleanupUploadInput, CleanupUploadResult
+from schema.steps import CleanupUploadInput, CleanupUploadResult
 
 UPLOADS_PREFIX = "uploads/"
 

@@ -34,17 +34,16 @@ from schema.documents import (
 
 if TYPE_CHECKING:
     from engines.pose import PosePool
-from schema.analysis import (
+from schema.analysis import ClimbReading, StageProgress
+from schema.steps import (
     AdviceInput,
     AdviceResult,
-    ClimbReading,
     DetectHoldsInput,
     DetectHoldsResult,
     ExtractSkeletonInput,
     GhostInput,
     GhostResult,
     SkeletonResult,
-    StageProgress,
 )
 
 T = TypeVar("T")

@@ -31,10 +31,13 @@ from schema.activities import (
     RECORD_ANALYSIS_STATUS,
     SAVE_ROUTE_HOLDS,
 )
-from schema.analysis import (
+from schema.analysis import MetricsSummary, StageProgress
+from schema.documents import AdviceDocument, GhostPlanDocument, encode_advice, encode_ghost_plan
+from schema.events import AnalysisEvent
+from schema.holds import Hold, HoldMap
+from schema.steps import (
     AdviceInput,
     AdviceResult,
-    AnalysisEvent,
     CleanupUploadInput,
     CleanupUploadResult,
     DetectHoldsInput,
@@ -42,15 +45,11 @@ from schema.analysis import (
     ExtractSkeletonInput,
     GhostInput,
     GhostResult,
-    MetricsSummary,
     PersistResultsInput,
     RecordStatusInput,
     SaveRouteHoldsInput,
     SkeletonResult,
-    StageProgress,
 )
-from schema.documents import AdviceDocument, GhostPlanDocument, encode_advice, encode_ghost_plan
-from schema.holds import Hold, HoldMap
 
 
 def detected_map() -> HoldMap:

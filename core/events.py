@@ -21,8 +21,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from schema import names
-from schema.analysis import AnalysisEvent
-from schema.events import event_body
+from schema.events import AnalysisEvent, event_body
 
 log = logging.getLogger(__name__)
 

@@ -59,14 +59,8 @@ from ingress.messages import (
 )
 from ingress.training_jobs import TRAINING_QUEUE, map_training_job
 from schema import names
-from schema.analysis import (
-    AnalysisEvent,
-    LegacyJobInput,
-    Morphology,
-    Stage,
-    StartAnalysisInput,
-    Status,
-)
+from schema.analysis import LegacyJobInput, Morphology, Stage, StartAnalysisInput, Status
+from schema.events import AnalysisEvent
 from schema.models import Analysis, Route, User, Video, utcnow
 
 log = logging.getLogger(__name__)

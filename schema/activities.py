@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
-from schema.analysis import (
+from schema.events import AnalysisEvent
+from schema.steps import (
     AdviceInput,
     AdviceResult,
-    AnalysisEvent,
     CleanupUploadInput,
     CleanupUploadResult,
     DetectHoldsInput,

@@ -4,6 +4,9 @@ Every type here is a plain dataclass so the workflow module can import it withou
 numpy, cv2 or torch, and so fields can be added later without breaking running workflows (new
 fields always get defaults). Heavy data (skeleton timelines, advice, ghost) never appears here:
 activities store it in object storage and pass its key.
+
+The inputs and outputs of the analysis's activities are in `schema.steps`, the event they
+publish in `schema.events`.
 """
 
 from __future__ import annotations
@@ -186,48 +189,7 @@ class AnalysisResult:
     ghost_plan_key: str | None = None
 
 
-# --- activities ---------------------------------------------------------------------------------
-@dataclass
-class DetectHoldsInput:
-    analysis_id: str
-    bucket: str
-    photo_key: str
-
-
-@dataclass
-class DetectHoldsResult:
-    hold_map: HoldMap
-
-
-@dataclass
-class ExtractSkeletonInput:
-    analysis_id: str
-    bucket: str
-    video_key: str
-    output_key: str
-    max_fps: int = 30
-
-
-@dataclass
-class SkeletonResult:
-    skeleton_key: str
-    frame_count: int
-    fps: float
-    duration_s: float
-    #: Fraction of frames with a person found, 0..1.
-    pose_coverage: float
-
-
-@dataclass
-class AdviceInput:
-    analysis_id: str
-    bucket: str
-    skeleton_key: str
-    hold_map: HoldMap
-    morphology: Morphology
-    output_key: str
-
-
+# --- what the advice step read of the climb (engines compute them, the ghost reads them) ---
 @dataclass
 class MetricsSummary:
     """The seed's analysis_metrics row."""
@@ -270,100 +232,3 @@ class ClimbReading:
     route_holds: list[str] = field(default_factory=list)
     finish: str = "video_end"
     hand_sequence: list[HandPlacement] = field(default_factory=list)
-
-
-@dataclass
-class AdviceResult:
-    advice_key: str
-    move_count: int
-    advice_count: int
-    metrics: MetricsSummary = field(default_factory=MetricsSummary)
-    #: None only in results recorded before climbs were segmented.
-    climb: ClimbReading | None = None
-
-
-@dataclass
-class GhostInput:
-    analysis_id: str
-    bucket: str
-    skeleton_key: str
-    hold_map: HoldMap
-    morphology: Morphology
-    output_key: str
-    #: The climber's climb (from the advice step); None: the whole video, any hold.
-    climb: ClimbReading | None = None
-
-
-@dataclass
-class GhostResult:
-    #: None when the ghost was skipped (no route within the climber's reach).
-    ghost_key: str | None
-    key_pose_count: int
-    skipped_reason: str | None = None
-    #: The ghost's plan (`schema.documents.GhostPlanDocument`); None when skipped (and in
-    #: results recorded before it was returned).
-    plan_key: str | None = None
-
-
-@dataclass
-class SaveRouteHoldsInput:
-    route_id: str
-    hold_map: HoldMap
-    #: Owner, so a route the database does not know yet can be created with its map.
-    user_id: str | None = None
-
-
-@dataclass
-class RecordStatusInput:
-    analysis_id: str
-    status: Status
-    stage: Stage
-    reason: str | None = None
-
-
-@dataclass
-class PersistResultsInput:
-    analysis_id: str
-    result: AnalysisResult
-    metrics: MetricsSummary
-    processing_time_ms: int
-    #: Where the stored documents are, to assemble the app's result document.
-    bucket: str | None = None
-    hold_map: HoldMap | None = None
-
-
-@dataclass
-class AnalysisEvent:
-    """One RabbitMQ completion/failure event (seed 000 data flow)."""
-
-    job_id: str
-    analysis_id: str
-    user_id: str
-    stage: Stage
-    #: "completed" or "failed": the routing key is ``{stage}.{outcome}.{job_id}``.
-    outcome: str
-    status: Status
-    occurred_at: str
-    reason: str | None = None
-
-    @property
-    def routing_key(self) -> str:
-        return f"{self.stage.value}.{self.outcome}.{self.job_id}"
-
-    @property
-    def message_id(self) -> str:
-        """Same for every retry of one (analysis, stage, outcome, job): consumers deduplicate on
-        it. A legacy job answered late gets an event of its own, so its id joins the key."""
-        key = f"{self.analysis_id}:{self.stage.value}:{self.outcome}"
-        return key if self.job_id == self.analysis_id else f"{key}:{self.job_id}"
-
-
-@dataclass
-class CleanupUploadInput:
-    bucket: str
-    video_key: str
-
-
-@dataclass
-class CleanupUploadResult:
-    deleted: bool

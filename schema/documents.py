@@ -41,7 +41,7 @@ class ClimbSpan:
 
 @dataclass
 class AdviceDocument:
-    """What the advice step found, stored at `schema.analysis.AdviceResult.advice_key`."""
+    """What the advice step found, stored at `schema.steps.AdviceResult.advice_key`."""
 
     #: None only in documents stored before climbs were segmented.
     climb: ClimbSpan | None = None
@@ -57,7 +57,7 @@ class AdviceDocument:
 
 @dataclass
 class GhostPlanDocument:
-    """The ghost's plan, stored at `schema.analysis.GhostResult.plan_key`."""
+    """The ghost's plan, stored at `schema.steps.GhostResult.plan_key`."""
 
     #: The ghost's timed moves (`engines.ghost.GhostMove.to_dict()`).
     moves: list[dict[str, Any]] = field(default_factory=list)

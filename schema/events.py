@@ -7,11 +7,39 @@ for. `EVENT_JSON_SCHEMA` is published as ``schema/json/analysis_event.schema.jso
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
-from schema.analysis import AnalysisEvent, Stage
+from schema.analysis import Stage, Status
 
 SCHEMA_VERSION: Final = 1
+
+
+@dataclass
+class AnalysisEvent:
+    """One RabbitMQ completion/failure event (seed 000 data flow)."""
+
+    job_id: str
+    analysis_id: str
+    user_id: str
+    stage: Stage
+    #: "completed" or "failed": the routing key is ``{stage}.{outcome}.{job_id}``.
+    outcome: str
+    status: Status
+    occurred_at: str
+    reason: str | None = None
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.stage.value}.{self.outcome}.{self.job_id}"
+
+    @property
+    def message_id(self) -> str:
+        """Same for every retry of one (analysis, stage, outcome, job): consumers deduplicate on
+        it. A legacy job answered late gets an event of its own, so its id joins the key."""
+        key = f"{self.analysis_id}:{self.stage.value}:{self.outcome}"
+        return key if self.job_id == self.analysis_id else f"{key}:{self.job_id}"
+
 
 EVENT_JSON_SCHEMA: Final[dict[str, Any]] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -27,18 +27,18 @@ with workflow.unsafe.imports_passed_through():
     from schema import names
     from schema.activities import RECORD_ANALYSIS_STATUS, ActivitySpec
     from schema.analysis import (
-        AnalysisEvent,
         AnalysisProgress,
         CancelInput,
         LegacyJobInput,
         MetricsSummary,
-        RecordStatusInput,
         Stage,
         StartAnalysisInput,
         Status,
         ValidateHoldsInput,
     )
+    from schema.events import AnalysisEvent
     from schema.holds import HoldMap
+    from schema.steps import RecordStatusInput
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")

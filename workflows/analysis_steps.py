@@ -31,7 +31,8 @@ from workflows.analysis_policies import (
 
 with workflow.unsafe.imports_passed_through():
     from schema.activities import PUBLISH_EVENT, ActivitySpec
-    from schema.analysis import AnalysisEvent, LegacyJobInput, Stage, StartAnalysisInput, Status
+    from schema.analysis import LegacyJobInput, Stage, StartAnalysisInput, Status
+    from schema.events import AnalysisEvent
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")

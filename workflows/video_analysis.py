@@ -43,9 +43,16 @@ with workflow.unsafe.imports_passed_through():
         SAVE_ROUTE_HOLDS,
     )
     from schema.analysis import (
+        AnalysisResult,
+        Stage,
+        StartAnalysisInput,
+        Status,
+        ValidationTimeoutPolicy,
+    )
+    from schema.holds import HoldMap
+    from schema.steps import (
         AdviceInput,
         AdviceResult,
-        AnalysisResult,
         CleanupUploadInput,
         DetectHoldsInput,
         DetectHoldsResult,
@@ -56,12 +63,7 @@ with workflow.unsafe.imports_passed_through():
         RecordStatusInput,
         SaveRouteHoldsInput,
         SkeletonResult,
-        Stage,
-        StartAnalysisInput,
-        Status,
-        ValidationTimeoutPolicy,
     )
-    from schema.holds import HoldMap
 
 
 @workflow.defn(name=names.ANALYSIS_WORKFLOW)

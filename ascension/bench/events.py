@@ -32,8 +32,8 @@ from ascension.toolchain import components
 from core.events import EventPublisher, declare_topology
 from core.settings import Settings
 from schema import names
-from schema.analysis import AnalysisEvent, Stage, Status
-from schema.events import event_body
+from schema.analysis import Stage, Status
+from schema.events import AnalysisEvent, event_body
 
 #: Seed 000: WebSocket notification < 100 ms after completion; the broker hop is part of it.
 GOAL_LATENCY_P95_MS = 100.0

@@ -22,7 +22,8 @@ from websockets.asyncio.client import connect
 
 from activities.events import record_and_publish
 from core.events import EventPublisher
-from schema.analysis import AnalysisEvent, Stage, Status
+from schema.analysis import Stage, Status
+from schema.events import AnalysisEvent
 
 #: Publishes one event and returns `time.perf_counter()` taken just before it was sent.
 Publish = Callable[[], Awaitable[float]]

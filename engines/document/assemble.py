@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from engines.document.build import build_result_document, encode_json
 from engines.document.thinning import thin_off_climb
 from engines.pose.timeline import SkeletonTimeline
-from schema.analysis import MetricsSummary, PersistResultsInput
+from schema.analysis import MetricsSummary
 from schema.documents import decode_advice, decode_ghost_plan
 from schema.holds import HoldMap
+from schema.steps import PersistResultsInput
 
 #: Level 6: within a few percent of level 9's size at a tenth of its time.
 GZIP_LEVEL = 6

@@ -17,15 +17,9 @@ from core.storage import LocalObjectStore
 from engines.holds.learned.data import read_labels
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
-from schema.analysis import (
-    AdviceInput,
-    DetectHoldsInput,
-    ExtractSkeletonInput,
-    GhostInput,
-    Morphology,
-    StageProgress,
-)
+from schema.analysis import Morphology, StageProgress
 from schema.documents import decode_advice, decode_ghost_plan
+from schema.steps import AdviceInput, DetectHoldsInput, ExtractSkeletonInput, GhostInput
 
 pytestmark = pytest.mark.integration
 

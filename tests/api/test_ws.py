@@ -35,7 +35,8 @@ from core.settings import Settings
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
 from schema import names
-from schema.analysis import AnalysisEvent, Stage, StartAnalysisInput, Status
+from schema.analysis import Stage, StartAnalysisInput, Status
+from schema.events import AnalysisEvent
 from schema.models import Analysis, AnalysisEventRecord, Route, Video
 from tests.api.conftest import Climber, ClimberFactory, LiveApi
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker

@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from schema.activities import EXTRACT_SKELETON
-    from schema.analysis import ExtractSkeletonInput, SkeletonResult
+    from schema.steps import ExtractSkeletonInput, SkeletonResult
 
 
 @dataclass

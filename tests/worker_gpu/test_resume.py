@@ -31,7 +31,7 @@ from core.storage import ObjectNotFound, ObjectStore, make_object_store
 from engines.pose import extract_skeleton
 from engines.pose.timeline import SkeletonTimeline
 from schema import names
-from schema.analysis import ExtractSkeletonInput, SkeletonResult
+from schema.steps import ExtractSkeletonInput, SkeletonResult
 from tests.utils.skeleton_probe import SkeletonProbeInput, SkeletonProbeWorkflow
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 
 from engines.document import decode_result_document
 from engines.document.assemble import StoredSteps, assemble_result_document
-from schema.analysis import AnalysisResult, MetricsSummary, PersistResultsInput, Status
+from schema.analysis import AnalysisResult, MetricsSummary, Status
 from schema.documents import (
     AdviceDocument,
     ClimbSpan,
@@ -20,6 +20,7 @@ from schema.documents import (
     encode_advice,
     encode_ghost_plan,
 )
+from schema.steps import PersistResultsInput
 from tests.engines.document.synthetic import Climb, advice, synthetic_climb
 
 pytestmark = pytest.mark.unit
