@@ -3,8 +3,8 @@
 The one place the app's document is put together: the skeleton and ghost arrive as NumPy archives
 (`SkeletonTimeline.to_bytes`), the advice and the ghost's plan as `schema.documents`, and the
 workflow's summary as `PersistResultsInput`; out comes the gzipped JSON the API serves byte for
-byte with ``Content-Encoding: gzip``. `activities.results` only loads the inputs and stores these
-bytes.
+byte with ``Content-Encoding: gzip``. `activities.records` (`persist_results`) only loads the
+inputs and stores these bytes.
 """
 
 from __future__ import annotations
