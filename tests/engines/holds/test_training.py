@@ -135,9 +135,10 @@ def test_sizes_fuse_one_object_into_one_box_scored_by_how_many_sizes_saw_it() ->
     assert fuse_scales([small]) is small
 
 
-def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path: Path) -> None:
-    config = TrainConfig(
+def _tiny(restart_epochs: int = 1) -> TrainConfig:
+    return TrainConfig(
         epochs=1,
+        restart_epochs=restart_epochs,
         crops_per_photo=1,
         batch=2,
         crop=CropSettings(size=128, long_side=256),
@@ -145,9 +146,14 @@ def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path
         eval_every=1,
         inference_choices=(((256,), False), ((224, 256), True)),
     )
+
+
+def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path: Path) -> None:
+    config = _tiny()
     result = train_hold_detector(dataset, config)
-    assert len(result.history) == 1 and np.isfinite(result.history[0].loss)
-    assert result.history[0].calibration is not None
+    # One epoch of each cycle: the first from random weights, the second after the restart.
+    assert [r.epoch for r in result.history] == [1, 2]
+    assert all(np.isfinite(r.loss) and r.calibration is not None for r in result.history)
     meta = export_torchscript(result, config, tmp_path / "holds.pt")
     assert meta["long_sides"] in ([256], [224, 256]) and meta["long_side"] == meta["long_sides"][0]
     assert set(meta["thresholds"]) == {"hold", "volume"}
@@ -156,3 +162,20 @@ def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path
     # One tiny epoch need not find holds; it must fail the way production does.
     with contextlib.suppress(EngineInputError):
         detect_holds(decode_photo(photo.read_bytes()), model=model)
+
+
+def test_starting_at_the_restart_gives_the_whole_run_s_weights(
+    dataset: Path, tmp_path: Path
+) -> None:
+    """``--first-cycle`` is a shortcut, not another recipe: the second cycle depends only on the
+    first one's weights, so resuming there reproduces the full run bit for bit."""
+    import torch
+
+    whole = train_hold_detector(dataset, _tiny()).net.state_dict()
+    first = train_hold_detector(dataset, _tiny(restart_epochs=0))
+    saved = tmp_path / "first_cycle.pt"
+    torch.save(first.net.state_dict(), saved)
+    resumed = train_hold_detector(dataset, _tiny(), first_cycle=saved)
+    assert [r.epoch for r in resumed.history] == [2]
+    for name, tensor in resumed.net.state_dict().items():
+        assert torch.equal(tensor, whole[name]), name
