@@ -98,6 +98,8 @@ class FakePipeline:
     calls: list[str] = field(default_factory=list)
     skeleton_failures_left: int = 0
     skeleton_bad_input: bool = False
+    #: Hold detection finds no holds on the photo (bad input, never retried).
+    detect_bad_input: bool = False
     skeleton_hangs_first_attempt: bool = False
     skeleton_started: asyncio.Event = field(default_factory=asyncio.Event)
     #: What hold detection finds.
@@ -119,6 +121,12 @@ class FakePipeline:
     @activity.defn(name=DETECT_HOLDS.name)
     async def detect_holds(self, params: DetectHoldsInput) -> DetectHoldsResult:
         self.calls.append(DETECT_HOLDS.name)
+        if self.detect_bad_input:
+            raise ApplicationError(
+                "we found no holds on this photo; photograph the whole wall",
+                type=names.NO_HOLDS_FOUND,
+                non_retryable=True,
+            )
         return DetectHoldsResult(self.hold_map)
 
     @activity.defn(name=EXTRACT_SKELETON.name)

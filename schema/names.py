@@ -19,6 +19,8 @@ ANALYSIS_WORKFLOW: Final = "VideoAnalysisWorkflow"
 STATUS_QUERY: Final = "status"
 VALIDATE_HOLDS_UPDATE: Final = "validate_holds"
 ATTACH_LEGACY_JOB_SIGNAL: Final = "attach_legacy_job"
+#: A route's own hold detection and validation (issue 16), before any video.
+ROUTE_HOLDS_WORKFLOW: Final = "RouteHoldsWorkflow"
 #: The training-program workflow (issue 16), started by the API and legacy training jobs.
 TRAINING_WORKFLOW: Final = "TrainingProgramWorkflow"
 
@@ -106,6 +108,12 @@ def analysis_id_of_workflow(workflow_id: str | None) -> str | None:
     return analysis_id if _ANALYSIS_ID.fullmatch(analysis_id) else None
 
 
+def route_holds_workflow_id(route_id: str) -> str:
+    """One run per route at a time: a second request (the API's, a legacy job's) while it runs
+    attaches to it instead of detecting again."""
+    return f"route-holds-{route_id}"
+
+
 def training_workflow_id(job_id: str) -> str:
     """One run per request (API call or legacy ``training.program`` job), not per user: each job
     is owed its own ``training.completed.{job_id}``, which attaching a second job to a user's
@@ -165,6 +173,8 @@ BAD_INPUT_ERRORS: Final = (
 )
 #: Type of the workflow's own failure, raised after the failure was recorded and published.
 ANALYSIS_FAILED: Final = "AnalysisFailed"
+#: Type of the route holds workflow's own failure (detection failed, validation expired).
+ROUTE_HOLDS_FAILED: Final = "RouteHoldsFailed"
 #: A training profile the generator refuses (unknown goal, grade, ...): never retried.
 INVALID_TRAINING_PROFILE: Final = "InvalidTrainingProfile"
 #: Type of the training workflow's own failure, raised after ``training.failed`` was published.

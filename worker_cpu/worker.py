@@ -1,4 +1,5 @@
-"""The CPU worker: the VideoAnalysisWorkflow and the bookkeeping activities around it.
+"""The CPU worker: the workflows (video analysis, route holds, training programs) and the
+bookkeeping activities around them.
 
 It holds the workflow (orchestration is cheap and scales with analyses, not with GPUs) and the
 activities that talk to PostgreSQL, object storage and RabbitMQ. Vision work lives on the GPU queue.
@@ -23,6 +24,7 @@ from core.db import create_schema, make_engine
 from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import ObjectStore, make_object_store
+from workflows.route_holds import RouteHoldsWorkflow
 from workflows.training_program import TrainingProgramWorkflow
 from workflows.video_analysis import VideoAnalysisWorkflow
 
@@ -76,7 +78,7 @@ def build_cpu_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[VideoAnalysisWorkflow, TrainingProgramWorkflow],
+        workflows=[VideoAnalysisWorkflow, RouteHoldsWorkflow, TrainingProgramWorkflow],
         activities=cpu_activities(resources),
         **options,
     )

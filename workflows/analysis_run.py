@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, CancelledError
 
 from workflows.analysis_steps import (
     LegacyJobs,
@@ -21,20 +21,18 @@ from workflows.analysis_steps import (
     run_cpu_step,
     start_gpu_step,
 )
-from workflows.hold_validation import HoldValidation
+from workflows.hold_validation import HoldValidation, HoldValidationHandlers
 
 with workflow.unsafe.imports_passed_through():
     from schema import names
     from schema.activities import RECORD_ANALYSIS_STATUS, ActivitySpec
     from schema.analysis import (
-        AnalysisProgress,
         CancelInput,
         LegacyJobInput,
         MetricsSummary,
         Stage,
         StartAnalysisInput,
         Status,
-        ValidateHoldsInput,
     )
     from schema.events import AnalysisEvent
     from schema.holds import HoldMap
@@ -44,8 +42,9 @@ InT = TypeVar("InT")
 OutT = TypeVar("OutT")
 
 
-class AnalysisRun:
-    """State, handlers and step helpers of one analysis run (no ``@workflow.run`` here)."""
+class AnalysisRun(HoldValidationHandlers):
+    """State, handlers and step helpers of one analysis run (no ``@workflow.run`` here); the
+    status Query and the hold validation Update and Signal come from `HoldValidationHandlers`."""
 
     def __init__(self, params: StartAnalysisInput) -> None:
         self._params = params
@@ -58,46 +57,6 @@ class AnalysisRun:
         self._jobs = LegacyJobs()
 
     # --- Queries, Updates, Signals ---------------------------------------------------------------
-    @workflow.query(name=names.STATUS_QUERY)
-    def status(self) -> AnalysisProgress:
-        progress = self._progress
-        return AnalysisProgress(
-            status=progress.status,
-            stage=progress.stage,
-            percent=progress.percent,
-            holds_awaiting_validation=(
-                self._holds.detected if progress.status == Status.AWAITING_HOLD_VALIDATION else None
-            ),
-            validation_deadline=self._holds.deadline,
-            last_error=progress.last_error,
-        )
-
-    @workflow.update(name=names.VALIDATE_HOLDS_UPDATE)
-    async def validate_holds(self, update: ValidateHoldsInput) -> HoldMap:
-        """Accept the climber's corrected map; the validator has already checked it."""
-        self._holds.accepted = update.hold_map
-        return update.hold_map
-
-    @validate_holds.validator
-    def _reject_bad_hold_map(self, update: ValidateHoldsInput) -> None:
-        # Validators reject synchronously without touching history or state: the climber gets
-        # the message at once and the workflow keeps waiting for a good map.
-        problem = self._holds.problem(self._progress.status, update.hold_map)
-        if problem:
-            raise ApplicationError(problem, type=names.INVALID_HOLD_MAP, non_retryable=True)
-
-    @workflow.signal
-    def submit_holds(self, update: ValidateHoldsInput) -> None:
-        """Fire-and-forget form of `validate_holds` for clients that cannot wait for an answer."""
-        problem = self._holds.problem(self._progress.status, update.hold_map)
-        if problem:
-            # A bad signal must never crash the run: record it where the app and staff see it.
-            workflow.logger.warning("rejected hold map from signal: %s", problem)
-            self._progress.last_error = problem
-            return
-        self._progress.last_error = None
-        self._holds.accepted = update.hold_map
-
     @workflow.signal(name=names.ATTACH_LEGACY_JOB_SIGNAL)
     async def attach_legacy_job(self, job: LegacyJobInput) -> None:
         """A legacy job asks for stages of this analysis: from now on their events carry its id.
@@ -143,7 +102,9 @@ class AnalysisRun:
     async def _gpu(self, stage: Stage, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
         self._raise_if_cancelled()
         self._progress.enter(stage)
-        handle = start_gpu_step(self._params, stage, activity, arg)
+        handle = start_gpu_step(
+            self._params, stage, activity, arg, subject=f"analysis {self._params.analysis_id}"
+        )
         self._current = handle
         try:
             result: OutT = await handle

@@ -2,15 +2,16 @@
 heartbeat, tier priority), a CPU step, a published event, the run's status and stage as the
 status Query and the search attributes show them, and the legacy jobs whose ids the events carry.
 
-Called from `VideoAnalysisWorkflow` only; the commands they issue are the workflow's own, in the
-same order, so recorded histories replay unchanged.
+Called from `VideoAnalysisWorkflow` and `RouteHoldsWorkflow` (the step helpers take any input with
+the task queues, the GPU wait and the tier: `StepQueues`); the commands they issue are the
+workflow's own, in the same order, so recorded histories replay unchanged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import Priority
@@ -31,11 +32,20 @@ from workflows.analysis_policies import (
 
 with workflow.unsafe.imports_passed_through():
     from schema.activities import PUBLISH_EVENT, ActivitySpec
-    from schema.analysis import LegacyJobInput, Stage, StartAnalysisInput, Status
+    from schema.analysis import LegacyJobInput, Stage, Status, Tier
     from schema.events import AnalysisEvent
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
+
+
+class StepQueues(Protocol):
+    """What a step needs of a workflow's input (`StartAnalysisInput`, `RouteHoldsInput`)."""
+
+    gpu_task_queue: str
+    cpu_task_queue: str
+    gpu_schedule_to_start_s: float
+    tier: Tier
 
 
 class Stop(Exception):
@@ -48,7 +58,12 @@ class Stop(Exception):
 
 
 def start_gpu_step(
-    params: StartAnalysisInput, stage: Stage, activity: ActivitySpec[InT, OutT], arg: InT
+    params: StepQueues,
+    stage: Stage,
+    activity: ActivitySpec[InT, OutT],
+    arg: InT,
+    *,
+    subject: str,
 ) -> workflow.ActivityHandle[OutT]:
     """Schedule ``activity`` on the GPU queue with the stage's timeouts and the tier's priority."""
     return workflow.start_activity(
@@ -63,13 +78,11 @@ def start_gpu_step(
         heartbeat_timeout=HEARTBEAT if stage != Stage.HOLD_DETECTION else None,
         retry_policy=GPU_RETRY,
         priority=Priority(priority_key=params.tier.priority_key),
-        summary=f"{STAGE_LABEL[stage]} for analysis {params.analysis_id}",
+        summary=f"{STAGE_LABEL[stage]} for {subject}",
     )
 
 
-async def run_cpu_step(
-    params: StartAnalysisInput, activity: ActivitySpec[InT, OutT], arg: InT
-) -> OutT:
+async def run_cpu_step(params: StepQueues, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
     result: OutT = await workflow.execute_activity(
         activity.name,
         arg,
@@ -81,7 +94,7 @@ async def run_cpu_step(
     return result
 
 
-async def publish_event(params: StartAnalysisInput, event: AnalysisEvent) -> None:
+async def publish_event(params: StepQueues, event: AnalysisEvent) -> None:
     """Publish ``event`` through the CPU queue, retrying through a broker outage."""
     await workflow.execute_activity(
         PUBLISH_EVENT.name,

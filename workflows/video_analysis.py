@@ -24,11 +24,11 @@ from workflows.analysis_policies import (
     ANALYSIS_ID,
     CANCELLED_DURING_A_STEP_PATCH,
     USER_ID,
-    duration,
     explain,
 )
 from workflows.analysis_run import AnalysisRun
 from workflows.analysis_steps import Stop
+from workflows.hold_validation import await_validation
 
 with workflow.unsafe.imports_passed_through():
     from schema import names
@@ -47,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StartAnalysisInput,
         Status,
-        ValidationTimeoutPolicy,
     )
     from schema.holds import HoldMap
     from schema.steps import (
@@ -130,20 +129,15 @@ class VideoAnalysisWorkflow(AnalysisRun):
         holds.detected = detection.hold_map
         await self._publish(Stage.HOLD_DETECTION, "completed")
 
-        timeout = timedelta(seconds=params.hold_validation_timeout_s)
-        holds.open(timeout)
-        await self._set_status(Status.AWAITING_HOLD_VALIDATION, Stage.HOLD_VALIDATION)
-        used_detected = False
-        if await holds.wait(timeout, lambda: self._cancel_reason is not None):
-            if params.on_validation_timeout == ValidationTimeoutPolicy.EXPIRE:
-                raise Stop(
-                    f"the holds were not validated within {duration(timeout)}; "
-                    "the analysis expired",
-                    Status.FAILED,
-                )
-            workflow.logger.info("hold validation deadline passed; using the detected map")
-            holds.accepted = holds.detected
-            used_detected = True
+        used_detected = await await_validation(
+            holds,
+            timedelta(seconds=params.hold_validation_timeout_s),
+            params.on_validation_timeout,
+            waiting=lambda: self._set_status(
+                Status.AWAITING_HOLD_VALIDATION, Stage.HOLD_VALIDATION
+            ),
+            cancelled=lambda: self._cancel_reason is not None,
+        )
         self._raise_if_cancelled()
         holds.deadline = None
         assert holds.accepted is not None

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.utils.histories import HISTORY_DIR
+from workflows.route_holds import RouteHoldsWorkflow
 from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.replay
@@ -30,13 +31,14 @@ def test_every_key_scenario_is_recorded() -> None:
         "cancel_while_awaiting_validation",
         "cancel_requested_while_awaiting_validation",
         "cancel_requested_during_skeleton",
+        "route_holds_update_validation",
     } <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await Replayer(workflows=[VideoAnalysisWorkflow]).replay_workflow(
+    result = await Replayer(workflows=[VideoAnalysisWorkflow, RouteHoldsWorkflow]).replay_workflow(
         history, raise_on_replay_failure=False
     )
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
