@@ -21,7 +21,7 @@ from api.events.hub import EventHub
 from api.metrics import install_metrics
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
-from api.routes import analyses, auth, health, support, training, uploads, videos, ws
+from api.routes import analyses, auth, health, routes, support, training, uploads, videos, ws
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
 from core.db import make_engine, migrate, session_factory
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         auth.router,
         uploads.router,
+        routes.router,
         analyses.router,
         videos.router,
         training.router,

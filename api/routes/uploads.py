@@ -124,7 +124,8 @@ async def request_photo_upload(
     resources: Resources,
     session: Session,
 ) -> PhotoUpload:
-    """A new route and a URL to PUT its wall photo to; holds are detected when it is analysed."""
+    """A new route and a URL to PUT its wall photo to; ``POST /routes/{id}/detect`` then detects
+    its holds (otherwise the first analysis on it does)."""
     resources.limits.upload.hit(str(principal.user_id))
     resources.limits.upload.hit(client_key(request))
     _check_size(body.size_bytes, resources.settings.max_photo_upload_bytes, "photo")
