@@ -27,6 +27,9 @@ reads as 44 % of its length off the wall. So the proxy reports only what it can 
   (one pelvis, two depths) give no figure;
 * figures beyond `HIP_WALL_MAX_FRACTION` of stature are not a posture an adult holds with hands
   and feet on holds (the arms would have to reach past their length): no figure.
+
+One module of ~360 lines on purpose: the per-frame series, the per-move figures and the metrics
+row read the same masked frames and body scale; apart, each would re-derive them.
 """
 
 from __future__ import annotations

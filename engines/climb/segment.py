@@ -20,6 +20,9 @@ How the climb is found, camera fixed and facing the wall, image y pointing down:
    `FLOOR_TOUCH_S` and ignoring hops shorter than `MIN_HOP_S`; it ends at the last frame a hand
    was still on a hold before the feet came back down (the drop or the down-climb's last step
    is not climbing). With no floor in view, the climb spans every frame with a pose.
+
+One module of ~330 lines on purpose: the steps above feed each other in this order, and the
+thresholds they share are read side by side.
 """
 
 from __future__ import annotations

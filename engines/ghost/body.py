@@ -23,6 +23,9 @@ hip width         0.191  fallback only
 The profile's height alone says nothing new in frame units (the frame has no metric scale of its
 own); together with the arm span it gives the ape index, which sets the arm length relative to the
 skeleton's stature: ``arm = 0.44 H + (ape - 1) H / 2`` (the extra span splits over both arms).
+
+One module of ~320 lines on purpose: the measured lengths, the anthropometric fill-ins and the
+human-range bounds make one body; split, a reader could not check one against the others.
 """
 
 from __future__ import annotations

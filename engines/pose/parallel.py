@@ -9,6 +9,9 @@ whole extraction on two cores. So a long-lived host (the GPU worker) keeps one `
 and every video's chunks go to it; concurrent videos share its processes first come, first
 served. Workers report progress through one queue that a thread routes to the right caller;
 every callback runs in the calling thread.
+
+One module of ~390 lines on purpose: the pool, its workers and the progress router are one
+protocol between processes; each part is only correct together with the others.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Frames are decoded one at a time and never collected, so memory does not grow wi
 length. Frame indices are positions in the stream and timestamps are ``index / fps``: the same
 frame gets the same index and timestamp whichever chunk reads it, which is what lets chunks
 computed by different processes (or different attempts) be stitched together.
+
+One module of ~440 lines on purpose: validation, sampling and the reader share the stream's
+frame numbering, and splitting them would spread that one invariant over several files.
 """
 
 from __future__ import annotations
