@@ -6,6 +6,8 @@ again. Named by the strings of `schema.names`: the ground floor does not import 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -40,10 +42,17 @@ def route_holds_input(
     )
 
 
-async def start_or_attach_route_holds(client: Client, params: RouteHoldsInput) -> RouteHoldsHandle:
+async def start_or_attach_route_holds(
+    client: Client,
+    params: RouteHoldsInput,
+    *,
+    memo: Mapping[str, Any] | None = None,
+    rpc_timeout: timedelta | None = None,
+) -> RouteHoldsHandle:
     """Start the route's detection, or attach to the run still going under its id.
 
-    A closed run does not block a new one: a retaken photo is detected again.
+    A closed run does not block a new one: a retaken photo is detected again. ``memo`` is shown
+    in the Web UI (a legacy job's id); it is ignored when attaching.
     """
     return await client.start_workflow(
         names.ROUTE_HOLDS_WORKFLOW,
@@ -54,6 +63,8 @@ async def start_or_attach_route_holds(client: Client, params: RouteHoldsInput) -
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         priority=Priority(priority_key=params.tier.priority_key),
+        memo=memo,
+        rpc_timeout=rpc_timeout,
     )
 
 

@@ -47,6 +47,7 @@ from ingress.decisions import (
     Retry,
     is_transient,
 )
+from ingress.hold_detection_jobs import HOLD_DETECTION_QUEUE, map_hold_detection_job
 from ingress.messages import (
     GHOST_QUEUE,
     STAGES_OF_QUEUE,
@@ -150,6 +151,17 @@ class JobMapper:
                 rpc_timeout=START_RPC_TIMEOUT,
             )
             return Ack(workflow_id, "training program started or attached")
+        if queue == HOLD_DETECTION_QUEUE:
+            workflow_id, what = await map_hold_detection_job(
+                body,
+                client=self._client,
+                engine=self._engine,
+                store=self._store,
+                settings=self._settings,
+                bad_job=BadJob,
+                rpc_timeout=START_RPC_TIMEOUT,
+            )
+            return Ack(workflow_id, what)
         job = parse_job(queue, body)
         workflow_id = names.analysis_workflow_id(str(job.analysis_id))
         legacy = LegacyJobInput(str(job.job_id), list(STAGES_OF_QUEUE[queue]))

@@ -13,9 +13,9 @@ What each queue means here:
   which almost always attaches). Without a ``video_url`` it needs the analysis to be known. A
   ghost job for a run that will not compute the ghost (freemium plan, or not requested) is parked:
   it would wait forever for a ``ghost.completed`` that never comes.
-- ``vision.hold_detection`` has no mapping: detection runs inside an analysis, and nothing here
-  runs for a wall photo alone, so the ``hold_detection.completed`` its producer waits for could
-  never be published. It is not consumed; its messages stay queued for whoever still serves them.
+- ``vision.hold_detection`` ("detect the holds on this route's photo") starts or attaches to the
+  route's `RouteHoldsWorkflow` ``route-holds-{route_id}`` with the job's id, which names its
+  ``hold_detection.completed.{job_id}`` (`ingress.hold_detection_jobs`).
 - ``training.program`` starts the `TrainingProgramWorkflow` ``training-{job_id}``
   (`ingress.training_jobs`).
 """
@@ -32,14 +32,21 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ingress.hold_detection_jobs import HOLD_DETECTION_QUEUE
 from ingress.training_jobs import TRAINING_QUEUE
 from schema.analysis import Stage
 
 SKELETON_QUEUE: Final = "vision.skeleton"
 ADVICE_QUEUE: Final = "vision.advice"
 GHOST_QUEUE: Final = "vision.ghost"
-#: The queues with a mapping (see above for the ones left alone).
-MAPPED_QUEUES: Final = (SKELETON_QUEUE, ADVICE_QUEUE, GHOST_QUEUE, TRAINING_QUEUE)
+#: The queues with a mapping: every queue of seed 000.
+MAPPED_QUEUES: Final = (
+    HOLD_DETECTION_QUEUE,
+    SKELETON_QUEUE,
+    ADVICE_QUEUE,
+    GHOST_QUEUE,
+    TRAINING_QUEUE,
+)
 #: The stages whose events answer a job of each queue (as the original workers' `_notify`).
 STAGES_OF_QUEUE: Final = {
     SKELETON_QUEUE: (Stage.SKELETON, Stage.ANALYSIS),

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pika
@@ -24,10 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from ascension.servers import RabbitMQServer, free_port
 from core.analyses import analysis_handle, submit_hold_map
 from core.db import session_scope
-from core.events import declare_topology
 from core.settings import Settings
 from core.storage import make_object_store
-from core.temporal_client import connect_temporal
 from ingress.consumer import (
     ORIGINAL_QUEUE_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER,
@@ -42,110 +38,24 @@ from ingress.main import run_ingress
 from schema import names
 from schema.activities import COMPUTE_GHOST, EXTRACT_SKELETON
 from schema.analysis import Status, Tier
-from schema.models import Analysis, Route, User, Video
+from schema.models import Analysis, Video
+from tests.ingress.helpers import (
+    climber,
+    fresh_vhost,
+    listen_for_jobs,
+    publish,
+    runs_of,
+    seed_job,
+    take_all,
+    until,
+)
 from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
-from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
+from worker_cpu.worker import CpuResources, build_cpu_worker
 
 pytestmark = pytest.mark.integration
 
 
-# --- fixtures -----------------------------------------------------------------------------------
-def _fresh_vhost(rabbitmq: RabbitMQServer | None, amqp_url: str) -> str:
-    """A fresh vhost on the session's node (the configured broker as is when reusing servers)."""
-    if rabbitmq is None:
-        return amqp_url
-    vhost = f"ingress-{uuid.uuid4().hex[:8]}"
-    rabbitmq.ctl("add_vhost", vhost)
-    rabbitmq.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    return rabbitmq.url(vhost)
-
-
-@pytest.fixture(scope="module")
-def broker_url(rabbitmq: RabbitMQServer | None, amqp_url: str) -> str:
-    return _fresh_vhost(rabbitmq, amqp_url)
-
-
-@pytest.fixture(scope="module")
-async def resources(stack_settings: Settings) -> AsyncIterator[CpuResources]:
-    async with open_cpu_resources(stack_settings, create_tables=True) as res:
-        await res.store.ensure_bucket(stack_settings.bucket)
-        yield res
-
-
-@pytest.fixture(scope="module")
-async def client(temporal_dev_env: WorkflowEnvironment, stack_settings, resources) -> Client:
-    target = temporal_dev_env.client.service_client.config.target_host
-    return await connect_temporal(stack_settings, resources.store, target=target)
-
-
-@pytest.fixture
-def ingress_settings(stack_settings: Settings, task_queue: str) -> Settings:
-    """The ingress's settings: this test's task queues (its workers serve them)."""
-    return stack_settings.model_copy(
-        update={"cpu_task_queue": f"{task_queue}-cpu", "gpu_task_queue": f"{task_queue}-gpu"}
-    )
-
-
-# --- helpers ------------------------------------------------------------------------------------
-async def _climber(
-    resources: CpuResources, tier: Tier = Tier.PREMIUM
-) -> tuple[uuid.UUID, uuid.UUID]:
-    """A user and a route with a wall photo (its holds get detected, then validated)."""
-    user = User(email=f"{uuid.uuid4().hex[:10]}@example.com", password_hash="-")
-    user.subscription_tier = tier
-    route = Route(user_id=user.id, photo_key=names.route_photo_key(str(user.id), "wall"))
-    async with session_scope(resources.engine) as session:
-        session.add(user)
-        await session.flush()
-        session.add(route)
-        await session.commit()
-    return user.id, route.id
-
-
-def _job(
-    user_id: uuid.UUID,
-    route_id: uuid.UUID,
-    analysis_id: uuid.UUID,
-    *,
-    bucket: str | None,
-    video_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """A job in seed 000's documented format (without ``video_url`` when ``bucket`` is None)."""
-    job: dict[str, Any] = {
-        "job_id": str(uuid.uuid4()),
-        "analysis_id": str(analysis_id),
-        "user_id": str(user_id),
-        "route_id": str(route_id),
-        "created_at": datetime.now(UTC).isoformat(),
-    }
-    if bucket is not None:
-        video = video_id or uuid.uuid4()
-        job["video_url"] = f"s3://{bucket}/{names.upload_key(str(user_id), str(video))}"
-    return job
-
-
-def _publish(url: str, queue: str, body: bytes, message_id: str | None = None) -> None:
-    """Publish as a legacy producer: persistent, to ``ascension.vision`` by the queue's name."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        declare_topology(channel)
-        channel.confirm_delivery()
-        channel.basic_publish(
-            names.VISION_EXCHANGE,
-            queue,
-            body,
-            pika.BasicProperties(
-                content_type="application/json",
-                delivery_mode=pika.DeliveryMode.Persistent,
-                message_id=message_id,
-            ),
-            mandatory=True,
-        )
-    finally:
-        connection.close()
-
-
+# --- helpers ---------------------------------------------------------------------------------
 def _depth(url: str, queue: str) -> int:
     """Messages ready in ``queue`` (0 while it does not exist yet)."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
@@ -160,56 +70,8 @@ def _depth(url: str, queue: str) -> int:
         connection.close()
 
 
-def _take_all(url: str, queue: str) -> list[tuple[Any, bytes]]:
-    """(properties, body) of every message in ``queue``, removing them."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    taken = []
-    try:
-        channel = connection.channel()
-        while True:
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return taken
-            taken.append((properties, body))
-    finally:
-        connection.close()
-
-
-def _listen_for_jobs(url: str, job_ids: list[str]) -> str:
-    """A queue on ``ascension.events`` that receives every event of these legacy jobs."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        channel.exchange_declare(names.EVENTS_EXCHANGE, exchange_type="topic", durable=True)
-        queue = f"listen-{uuid.uuid4().hex[:8]}"
-        channel.queue_declare(queue, auto_delete=False)
-        for job_id in job_ids:
-            channel.queue_bind(queue, names.EVENTS_EXCHANGE, routing_key=f"*.*.{job_id}")
-        return queue
-    finally:
-        connection.close()
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def _consuming(ingress: Ingress) -> None:
-    await _until(ingress.consuming.is_set)
-
-
-async def _runs(client: Client, workflow_id: str) -> list[str]:
-    """Run ids of every execution with this workflow id (visibility catches up first)."""
-    for _ in range(100):
-        runs = [w.run_id async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
-        if runs:
-            return runs
-        await asyncio.sleep(0.1)
-    return []
+    await until(ingress.consuming.is_set)
 
 
 # --- tests --------------------------------------------------------------------------------------
@@ -221,20 +83,20 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
     amqp_url: str,
     task_queue: str,
 ) -> None:
-    user_id, route_id = await _climber(resources)
+    user_id, route_id = await climber(resources)
     analysis_id, video_id = uuid.uuid4(), uuid.uuid4()
     video_key = names.upload_key(str(user_id), str(video_id))
     await resources.store.put_bytes(ingress_settings.bucket, video_key, b"video bytes")
-    skeleton = _job(
+    skeleton = seed_job(
         user_id, route_id, analysis_id, bucket=ingress_settings.bucket, video_id=video_id
     )
     body = json.dumps(skeleton).encode()
     # The seed's API chains these after skeleton.completed; they carry no video_url.
-    advice = json.dumps(_job(user_id, route_id, analysis_id, bucket=None)).encode()
-    ghost = json.dumps(_job(user_id, route_id, analysis_id, bucket=None)).encode()
+    advice = json.dumps(seed_job(user_id, route_id, analysis_id, bucket=None)).encode()
+    ghost = json.dumps(seed_job(user_id, route_id, analysis_id, bucket=None)).encode()
     workflow_id = names.analysis_workflow_id(str(analysis_id))
     # A producer that sends the advice job only after skeleton.completed finds the run ended.
-    late_advice = _job(user_id, route_id, analysis_id, bucket=None)
+    late_advice = seed_job(user_id, route_id, analysis_id, bucket=None)
     jobs = {
         name: job["job_id"]
         for name, job in [
@@ -244,7 +106,7 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
             ("late", late_advice),
         ]
     }
-    events_queue = _listen_for_jobs(amqp_url, list(jobs.values()))
+    events_queue = listen_for_jobs(amqp_url, list(jobs.values()))
     fake = FakePipeline(store=make_object_store(ingress_settings))
     mapper = JobMapper(
         client,
@@ -260,31 +122,31 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
         running_ingress(broker_url, mapper) as ingress,
     ):
         await _consuming(ingress)
-        _publish(broker_url, "vision.skeleton", body)
-        await _until(lambda: ingress.stats.acked == 1)
+        publish(broker_url, "vision.skeleton", body)
+        await until(lambda: ingress.stats.acked == 1)
         handle = analysis_handle(client, str(analysis_id))
         await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
         first_run = (await handle.describe()).run_id
 
         # Redelivered while the run waits, plus the chained jobs: each attaches to the run.
-        _publish(broker_url, "vision.skeleton", body)
-        _publish(broker_url, "vision.advice", advice)
-        _publish(broker_url, "vision.ghost", ghost)
-        await _until(lambda: ingress.stats.acked == 4)
+        publish(broker_url, "vision.skeleton", body)
+        publish(broker_url, "vision.advice", advice)
+        publish(broker_url, "vision.ghost", ghost)
+        await until(lambda: ingress.stats.acked == 4)
         await submit_hold_map(handle, fake.hold_map)
         result = await handle.result()
         assert result.status is Status.COMPLETED
 
         # Redelivered after the end: acked, and nothing starts again.
-        _publish(broker_url, "vision.skeleton", body)
-        await _until(lambda: ingress.stats.acked == 5)
-        _publish(broker_url, "vision.advice", json.dumps(late_advice).encode())
-        await _until(lambda: ingress.stats.acked == 6)
+        publish(broker_url, "vision.skeleton", body)
+        await until(lambda: ingress.stats.acked == 5)
+        publish(broker_url, "vision.advice", json.dumps(late_advice).encode())
+        await until(lambda: ingress.stats.acked == 6)
     assert fake.store is not None
     await fake.store.close()
 
     assert ingress.stats.parked == 0
-    assert await _runs(client, workflow_id) == [first_run]
+    assert await runs_of(client, workflow_id) == [first_run]
     description = await client.get_workflow_handle(workflow_id).describe()
     assert await description.memo_value("legacy_job_id") == skeleton["job_id"]
     assert fake.calls.count(EXTRACT_SKELETON.name) == 1
@@ -300,7 +162,7 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
         assert _depth(broker_url, queue) == 0, queue
 
     # Each legacy job hears about its own stage under its own id, as the seed's workers did.
-    taken = _take_all(amqp_url, events_queue)
+    taken = take_all(amqp_url, events_queue)
     received = [(properties.message_id, json.loads(body)) for properties, body in taken]
     keys = {f"{body['stage']}.{body['status']}.{body['job_id']}" for _, body in received}
     assert keys == {
@@ -318,12 +180,12 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
 async def test_malformed_jobs_are_parked_with_their_reason_and_body(
     resources: CpuResources, client: Client, ingress_settings: Settings, broker_url: str
 ) -> None:
-    user_id, route_id = await _climber(resources)
-    free_user, free_route = await _climber(resources, Tier.FREEMIUM)
+    user_id, route_id = await climber(resources)
+    free_user, free_route = await climber(resources, Tier.FREEMIUM)
     bucket = ingress_settings.bucket
 
     def job(**changes: Any) -> bytes:
-        message = _job(user_id, route_id, uuid.uuid4(), bucket=bucket)
+        message = seed_job(user_id, route_id, uuid.uuid4(), bucket=bucket)
         message.update(changes)
         return json.dumps({k: v for k, v in message.items() if v is not None}).encode()
 
@@ -354,23 +216,21 @@ async def test_malformed_jobs_are_parked_with_their_reason_and_body(
         "advice-unknown": ("vision.advice", job(video_url=None), "does not exist yet"),
         "ghost-freemium": (
             "vision.ghost",
-            json.dumps(_job(free_user, free_route, uuid.uuid4(), bucket=bucket)).encode(),
+            json.dumps(seed_job(free_user, free_route, uuid.uuid4(), bucket=bucket)).encode(),
             "without the ghost climber (plan freemium)",
         ),
     }
     mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
-    hold_detection = json.dumps({"job_id": str(uuid.uuid4()), "route_id": str(route_id)}).encode()
 
     async with running_ingress(broker_url, mapper) as ingress:
         await _consuming(ingress)
-        _publish(broker_url, "vision.hold_detection", hold_detection, "left-alone")
         for message_id, (queue, body, _) in cases.items():
-            _publish(broker_url, queue, body, message_id)
-        await _until(lambda: ingress.stats.parked == len(cases))
+            publish(broker_url, queue, body, message_id)
+        await until(lambda: ingress.stats.parked == len(cases))
     assert ingress.stats.acked == 0
 
     parked = {
-        props.message_id: (props, body) for props, body in _take_all(broker_url, PARKING_QUEUE)
+        props.message_id: (props, body) for props, body in take_all(broker_url, PARKING_QUEUE)
     }
     assert set(parked) == set(cases)
     for message_id, (queue, body, reason) in cases.items():
@@ -382,20 +242,17 @@ async def test_malformed_jobs_are_parked_with_their_reason_and_body(
         assert props.delivery_mode == pika.DeliveryMode.Persistent.value
     for queue in ("vision.skeleton", "vision.advice", "vision.ghost"):
         assert _depth(broker_url, queue) == 0, queue
-    # Hold detection has no mapping to a workflow: its jobs are left for their old consumer.
-    [(props, body)] = _take_all(broker_url, "vision.hold_detection")
-    assert props.message_id == "left-alone" and body == hold_detection
 
 
 async def test_unreachable_temporal_requeues_with_backoff_and_loses_nothing(
     resources: CpuResources, client: Client, ingress_settings: Settings, broker_url: str
 ) -> None:
-    user_id, route_id = await _climber(resources)
+    user_id, route_id = await climber(resources)
     analysis_id, video_id = uuid.uuid4(), uuid.uuid4()
     video_key = names.upload_key(str(user_id), str(video_id))
     await resources.store.put_bytes(ingress_settings.bucket, video_key, b"video bytes")
     body = json.dumps(
-        _job(user_id, route_id, analysis_id, bucket=ingress_settings.bucket, video_id=video_id)
+        seed_job(user_id, route_id, analysis_id, bucket=ingress_settings.bucket, video_id=video_id)
     ).encode()
     # A Temporal frontend that is down: every start fails to connect.
     down = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
@@ -406,7 +263,7 @@ async def test_unreachable_temporal_requeues_with_backoff_and_loses_nothing(
 
     async with running_ingress(broker_url, unavailable) as ingress:
         await _consuming(ingress)
-        _publish(broker_url, "vision.skeleton", body)
+        publish(broker_url, "vision.skeleton", body)
         await asyncio.sleep(3.0)
     # Requeued and delivered again, but with backoff (0.2, 0.4, 0.8, 1, 1 s): no spinning.
     assert 2 <= ingress.stats.received <= 8, ingress.stats
@@ -416,12 +273,12 @@ async def test_unreachable_temporal_requeues_with_backoff_and_loses_nothing(
     # Temporal is back: the same message starts the analysis (its rows already exist).
     mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
     async with running_ingress(broker_url, mapper) as ingress:
-        await _until(lambda: ingress.stats.acked == 1)
+        await until(lambda: ingress.stats.acked == 1)
     handle = client.get_workflow_handle(names.analysis_workflow_id(str(analysis_id)))
     assert (await handle.describe()).status is not None
     await handle.terminate("test over: no workers serve this analysis")
     assert _depth(broker_url, "vision.skeleton") == 0
-    assert _take_all(broker_url, PARKING_QUEUE) == []
+    assert take_all(broker_url, PARKING_QUEUE) == []
 
 
 async def test_legacy_queues_with_dead_letter_arguments_are_consumed_as_they_are(
@@ -435,7 +292,7 @@ async def test_legacy_queues_with_dead_letter_arguments_are_consumed_as_they_are
     be refused, so the ingress must take the queue as it finds it."""
     if rabbitmq is None:
         pytest.skip("needs a vhost of its own on the session's node")
-    url = _fresh_vhost(rabbitmq, amqp_url)
+    url = fresh_vhost(rabbitmq, amqp_url)
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
@@ -450,10 +307,10 @@ async def test_legacy_queues_with_dead_letter_arguments_are_consumed_as_they_are
 
     mapper = JobMapper(client, resources.engine, resources.store, ingress_settings)
     async with running_ingress(url, mapper) as ingress:
-        await _until(lambda: ingress.stats.parked == 1)
+        await until(lambda: ingress.stats.parked == 1)
     assert ingress.stats.reconnects == 0
     assert _depth(url, "vision.skeleton") == 0
-    [(props, body)] = _take_all(url, PARKING_QUEUE)
+    [(props, body)] = take_all(url, PARKING_QUEUE)
     assert body == b"{}" and "job_id: Field required" in props.headers[REASON_HEADER]
 
 
@@ -465,7 +322,7 @@ async def test_run_ingress_serves_until_stopped(
 ) -> None:
     """The process entry point (`ascension worker ingress`): its own connections, then a clean
     stop that leaves nothing unacked behind."""
-    url = _fresh_vhost(rabbitmq, amqp_url)
+    url = fresh_vhost(rabbitmq, amqp_url)
     client = temporal_dev_env.client
     settings = stack_settings.model_copy(
         update={
@@ -477,11 +334,11 @@ async def test_run_ingress_serves_until_stopped(
     stop = asyncio.Event()
     serving = asyncio.create_task(run_ingress(settings, stop=stop))
     try:
-        _publish(url, "vision.advice", b"not json", "entry")
-        await _until(lambda: _depth(url, PARKING_QUEUE) == 1)
+        publish(url, "vision.advice", b"not json", "entry")
+        await until(lambda: _depth(url, PARKING_QUEUE) == 1)
     finally:
         stop.set()
         await asyncio.wait_for(serving, timeout=30)
     assert _depth(url, "vision.advice") == 0
-    [(props, _)] = _take_all(url, PARKING_QUEUE)
+    [(props, _)] = take_all(url, PARKING_QUEUE)
     assert props.message_id == "entry" and props.headers[ORIGINAL_QUEUE_HEADER] == "vision.advice"
