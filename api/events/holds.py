@@ -3,6 +3,10 @@
 The event itself carries no map (maps are large; the broker and the log keep them small): the hub
 adds the one the workflow holds while it awaits the climber's validation, so the app can show it
 at once. Only a run still waiting has it; a replay asks only for analyses not yet finished.
+
+A route's own detection (`RouteHoldsWorkflow`) publishes the same event with the route's id in
+``analysis_id``; both workflows answer the same status Query, so when no analysis has that id the
+route's run is asked instead.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.events.messages import ANALYSES, is_uuid
 from api.resources import TemporalConnection
 from core.analyses import RUNNING, analysis_handle, query_status
-from schema.analysis import Stage, Status
+from core.routes import route_holds_handle
+from schema.analysis import AnalysisProgress, Stage, Status
 
 log = logging.getLogger("ascension.api.events")
 
@@ -40,10 +46,10 @@ async def awaiting_holds(
     """
     try:
         client = await temporal.client()
-        handle = analysis_handle(client, analysis_id)
+        handles = [analysis_handle(client, analysis_id), route_holds_handle(client, analysis_id)]
         deadline = time.monotonic() + wait_s
         while True:
-            progress = await query_status(handle, rpc_timeout=timedelta(seconds=2))
+            progress = await _first_status(handles)
             if progress.holds_awaiting_validation is not None:
                 return dataclasses.asdict(progress.holds_awaiting_validation)
             detecting = progress.stage == Stage.HOLD_DETECTION and progress.status in (
@@ -56,6 +62,17 @@ async def awaiting_holds(
     except Exception as err:  # the event still goes out; the app can fetch the map itself
         log.info("no hold map for analysis %s: %r", analysis_id, err)
         return None
+
+
+async def _first_status(handles: list[Any]) -> AnalysisProgress:
+    """The status of the first of ``handles`` whose run exists (an analysis, else a route)."""
+    for handle in handles[:-1]:
+        try:
+            return await query_status(handle, rpc_timeout=timedelta(seconds=2))
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+    return await query_status(handles[-1], rpc_timeout=timedelta(seconds=2))
 
 
 async def unfinished(engine: AsyncEngine, analysis_ids: set[str]) -> set[str]:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.events.holds import awaiting_holds
 from schema.analysis import Tier
 from tests.api.conftest import Climber, ClimberFactory
 from tests.api.test_analyses import PHOTO, _put, _uploaded_route, _uploaded_video, _wait_for
@@ -34,7 +35,7 @@ async def _holds(api: httpx.AsyncClient, who: Climber, route_id: str, state: str
 
 
 async def test_detect_validate_and_reuse_the_map_for_a_video(
-    api: httpx.AsyncClient, climber: ClimberFactory, pipeline: FakePipeline
+    api: httpx.AsyncClient, api_app: Any, climber: ClimberFactory, pipeline: FakePipeline
 ) -> None:
     me = await climber(Tier.PREMIUM)
     stranger = await climber()
@@ -52,6 +53,10 @@ async def test_detect_validate_and_reuse_the_map_for_a_video(
 
     waiting = await _holds(api, me, route_id, "awaiting_validation")
     assert waiting["validation_deadline"]
+    # The route's hold_detection.completed names the route in analysis_id: the hub's
+    # holds_detected frame asks the route's run for the map when no analysis has that id.
+    framed = await awaiting_holds(api_app.state.resources.temporal, route_id, wait_s=2.0)
+    assert framed == waiting["hold_map"]
     corrected = waiting["hold_map"]
     broken = dict(corrected, holds=[dict(corrected["holds"][0], x=7.5), *corrected["holds"][1:]])
     refused = await api.post(
