@@ -20,18 +20,17 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import col, select
-from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from api.deps import CurrentUser, Resources, Session
 from api.errors import ApiError, responses
-from api.routes.analyses.holds import HOLD_MAP_BOUNDS
+from api.hold_corrections import refuse_oversized, submit_correction
 from api.schemas.analyses import HoldsCorrection, HoldsState
-from core.analyses import query_status, submit_hold_map
+from core.analyses import query_status
 from core.routes import route_holds_handle, route_holds_input, start_or_attach_route_holds
 from schema import names
-from schema.holds import hold_map_from_dict, hold_map_size_problems
+from schema.holds import hold_map_from_dict
 from schema.models import Analysis, Route
 
 router = APIRouter(prefix="/routes", tags=["routes"])
@@ -176,25 +175,11 @@ async def validate_route_holds(
 ) -> HoldsState:
     """The corrected map for the detection awaiting the climber (the workflow's Update: 422 with
     every problem, nothing changed); stored on the route once accepted."""
-    too_big = hold_map_size_problems(body.hold_map)
-    if too_big:
-        raise ApiError(
-            422,
-            "hold_map_too_large",
-            "the hold map is too large: " + "; ".join(too_big),
-            details=HOLD_MAP_BOUNDS,
-        )
-    try:
-        client = await resources.temporal.client()
-        accepted = await submit_hold_map(route_holds_handle(client, str(route.id)), body.hold_map)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        if isinstance(cause, ApplicationError) and cause.type == names.INVALID_HOLD_MAP:
-            raise ApiError(422, "invalid_hold_map", message) from None
-        raise ApiError(409, "holds_not_awaiting_validation", message) from None
-    except RPCError:
-        raise ApiError(
-            409, "holds_not_awaiting_validation", "no detection of this route is waiting"
-        ) from None
+    refuse_oversized(body.hold_map)
+    client = await resources.temporal.client()
+    accepted = await submit_correction(
+        route_holds_handle(client, str(route.id)),
+        body.hold_map,
+        not_waiting="no detection of this route is waiting",
+    )
     return HoldsState(state="validated", hold_map=accepted)
