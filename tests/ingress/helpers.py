@@ -68,15 +68,23 @@ def seed_job(
     return job
 
 
-def publish(url: str, queue: str, body: bytes, message_id: str | None = None) -> None:
-    """Publish as a legacy producer: persistent, to ``ascension.vision`` by the queue's name."""
+def publish(
+    url: str,
+    queue: str,
+    body: bytes,
+    message_id: str | None = None,
+    *,
+    exchange: str = names.VISION_EXCHANGE,
+) -> None:
+    """Publish as a legacy producer: persistent, to ``exchange`` (``ascension.vision`` unless
+    told) by the queue's name."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
         declare_topology(channel)
         channel.confirm_delivery()
         channel.basic_publish(
-            names.VISION_EXCHANGE,
+            exchange,
             queue,
             body,
             pika.BasicProperties(

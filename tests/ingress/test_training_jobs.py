@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pika
@@ -16,7 +16,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from ascension.servers import RabbitMQServer
 from core.db import session_scope
-from core.events import declare_topology
 from core.settings import Settings
 from core.temporal_client import connect_temporal
 from ingress.consumer import PARKING_QUEUE, REASON_HEADER, running_ingress
@@ -24,6 +23,7 @@ from ingress.jobs import JobMapper
 from schema import names
 from schema.models import TrainingProfileRecord, User
 from tests.engines.training.archetypes import INTERMEDIATE_POWER
+from tests.ingress.helpers import fresh_vhost, publish, until
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
 
 pytestmark = pytest.mark.integration
@@ -31,12 +31,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def broker_url(rabbitmq: RabbitMQServer | None, amqp_url: str) -> str:
-    if rabbitmq is None:
-        return amqp_url
-    vhost = f"training-{uuid.uuid4().hex[:8]}"
-    rabbitmq.ctl("add_vhost", vhost)
-    rabbitmq.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    return rabbitmq.url(vhost)
+    return fresh_vhost(rabbitmq, amqp_url)
 
 
 @pytest.fixture(scope="module")
@@ -47,30 +42,9 @@ async def resources(stack_settings: Settings, broker_url: str) -> AsyncIterator[
         yield res
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 def _publish(url: str, body: bytes, message_id: str) -> None:
     """As a legacy producer: persistent, to ``ascension.training`` by the queue's name."""
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = connection.channel()
-        declare_topology(channel)
-        channel.confirm_delivery()
-        channel.basic_publish(
-            names.TRAINING_EXCHANGE,
-            "training.program",
-            body,
-            pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, message_id=message_id),
-            mandatory=True,
-        )
-    finally:
-        connection.close()
+    publish(url, "training.program", body, message_id, exchange=names.TRAINING_EXCHANGE)
 
 
 def _listen(url: str, job_id: str) -> str:
@@ -142,16 +116,18 @@ async def test_training_jobs_start_the_workflow_and_bad_ones_are_parked(
         build_cpu_worker(client, resources, task_queue=settings.cpu_task_queue),
         running_ingress(broker_url, mapper) as ingress,
     ):
-        await _until(ingress.consuming.is_set)
+        await until(ingress.consuming.is_set, timeout=60.0)
         _publish(broker_url, json.dumps(good).encode(), "good")
         for message_id, (body, _) in bad.items():
             _publish(broker_url, body, message_id)
-        await _until(lambda: ingress.stats.parked == len(bad) and ingress.stats.acked == 1)
+        await until(
+            lambda: ingress.stats.parked == len(bad) and ingress.stats.acked == 1, timeout=60.0
+        )
         handle = client.get_workflow_handle(names.training_workflow_id(job_id))
         result = await asyncio.wait_for(handle.result(), timeout=60)
         # A redelivery of the finished job is acked without a second run.
         _publish(broker_url, json.dumps(good).encode(), "again")
-        await _until(lambda: ingress.stats.acked == 2)
+        await until(lambda: ingress.stats.acked == 2, timeout=60.0)
 
     assert result["program_id"] == job_id
     runs = [w async for w in client.list_workflows(f"WorkflowId = '{handle.id}'")]
