@@ -27,6 +27,7 @@ __all__ = [
     "GHOST_VERDICT",
     "FakePipeline",
     "analysis_input",
+    "corrected_map",
     "dense_hold_map",
     "detected_map",
     "gpu_worker",
@@ -34,6 +35,14 @@ __all__ = [
     "wait_for_status",
     "walking_timeline",
 ]
+
+
+def corrected_map() -> HoldMap:
+    """The climber's correction of `detected_map`: one hold retyped, one hold added."""
+    corrected = detected_map()
+    corrected.holds[1].type = "pinch"
+    corrected.holds.append(Hold("user-1", 0.6, 0.2, "jug"))
+    return corrected
 
 
 def dense_hold_map(count: int = 200, outline_points: int = 24) -> HoldMap:

@@ -24,10 +24,9 @@ from temporalio.worker import Worker
 from core.analyses import query_status, submit_hold_map
 from schema import names
 from schema.analysis import Stage, Status, ValidateHoldsInput, ValidationTimeoutPolicy
-from schema.holds import Hold, HoldMap
 from schema.routes import RouteHoldsInput
 from tests.utils.histories import record_history
-from tests.utils.pipeline import FakePipeline, detected_map, wait_for_status
+from tests.utils.pipeline import FakePipeline, corrected_map, detected_map, wait_for_status
 from workflows.route_holds import RouteHoldsWorkflow
 
 pytestmark = pytest.mark.integration
@@ -70,13 +69,6 @@ async def _start(client: Client, params: RouteHoldsInput) -> WorkflowHandle:
         id=names.route_holds_workflow_id(params.route_id),
         task_queue=params.cpu_task_queue,
     )
-
-
-def corrected_map() -> HoldMap:
-    corrected = detected_map()
-    corrected.holds[1].type = "pinch"
-    corrected.holds.append(Hold("user-1", 0.6, 0.2, "jug"))
-    return corrected
 
 
 async def test_detect_publish_validate_by_update_and_store_on_the_route(

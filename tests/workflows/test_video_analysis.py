@@ -42,6 +42,7 @@ from tests.utils.histories import record_history
 from tests.utils.pipeline import (
     FakePipeline,
     analysis_input,
+    corrected_map,
     detected_map,
     gpu_worker,
     pipeline_workers,
@@ -60,13 +61,6 @@ async def _start(env: WorkflowEnvironment, params) -> WorkflowHandle:
         id=names.analysis_workflow_id(params.analysis_id),
         task_queue=params.cpu_task_queue,
     )
-
-
-def corrected_map() -> HoldMap:
-    corrected = detected_map()
-    corrected.holds[1].type = "pinch"
-    corrected.holds.append(Hold("user-1", 0.6, 0.2, "jug"))
-    return corrected
 
 
 async def test_happy_path_with_update_validation(
