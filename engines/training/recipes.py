@@ -12,7 +12,7 @@ from typing import Final
 CORE: Final = ("front_lever_progression", "hanging_leg_raises", "hollow_body", "dead_bug", "plank")
 ANTAGONIST: Final = ("push_ups", "shoulder_external_rotation", "wrist_extensors")
 MOBILITY: Final = ("hip_mobility", "shoulder_mobility")
-DRILL: Final = ("drill",)  # placeholder: the week's next technique drill
+DRILL: Final = ("drill",)  # a slot the session fills with the week's next technique drill
 
 Slot = tuple[str, tuple[str, ...]]
 RECIPES: Final[dict[str, tuple[Slot, ...]]] = {
