@@ -160,6 +160,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench(args)
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from ascension.users_cli import cmd_users as users
+
+    return users(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ascension.train_cli import cmd_train as train
 
@@ -260,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ascension import train_cli
 
     train_cli.add_parser(sub)
+    from ascension import users_cli
+
+    users_cli.add_parser(sub)
     holds = sub.add_parser("holds", help="hold maps of wall photos")
     hold_commands = holds.add_subparsers(dest="holds_command", required=True)
     detect = hold_commands.add_parser(
@@ -284,6 +293,7 @@ COMMANDS = {
     "analyze": cmd_analyze,
     "bench": cmd_bench,
     "train": cmd_train,
+    "users": cmd_users,
     "holds": cmd_holds,
 }
 
