@@ -30,6 +30,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 /sbin/ldconfig -p 2>/dev/null | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
 command -v java >/dev/null || missing+=(default-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+# Browser tests (Temporal Web UI with the codec server, the overlay viewer) use Debian's Chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ] && [ "${ASCENSION_SKIP_APT:-0}" != "1" ]; then
   step "installing Debian packages: ${missing[*]}"
