@@ -83,5 +83,12 @@ class ObjectStore(ABC):
         refuses an upload whose headers differ."""
         return None
 
+    async def presigned_get(
+        self, bucket: str, key: str, *, expires: timedelta
+    ) -> str | None:  # pragma: no cover - overridden where supported
+        """A URL a client (a browser's ``<video>``, the app) can GET the object from, or None
+        when this store cannot presign. Media never passes through the API (seed 001)."""
+        return None
+
     async def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release connections."""

@@ -157,5 +157,18 @@ class S3ObjectStore(ObjectStore):
             headers=bound,
         )
 
+    async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
+        return presign(
+            "GET",
+            endpoint=self.endpoint,
+            secure=self._secure,
+            bucket=bucket,
+            key=key,
+            access_key=self._access_key,
+            secret_key=self._secret_key,
+            region=self._region,
+            expires=expires,
+        )
+
     async def close(self) -> None:
         await self._client.close_session()
