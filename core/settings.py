@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema import names
@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     s3_access_key: str = "ascension"
     s3_secret_key: str = "ascension-secret"
     s3_secure: bool = False
+    s3_public_endpoint: str | None = Field(
+        default=None,
+        description="host[:port] the phone reaches the store at, when it differs from "
+        "s3_endpoint (a proxy, the host's public name); presigned URLs are signed for this host, "
+        "every other request uses s3_endpoint. Unset = s3_endpoint.",
+    )
+    s3_public_secure: bool | None = Field(
+        default=None, description="https for presigned URLs; unset = s3_secure."
+    )
     s3_region: str = "us-east-1"
     bucket: str = names.VIDEOS_BUCKET
     payload_bucket: str = Field(
@@ -179,6 +188,16 @@ class Settings(BaseSettings):
         self.cache_dir = self.cache_dir.expanduser().absolute()
         self.data_dir = self.data_dir.expanduser().absolute()
         return self
+
+    @field_validator("s3_public_endpoint")
+    @classmethod
+    def _bare_host(cls, value: str | None) -> str | None:
+        # A presigned URL signs the Host header: a scheme or path here would sign the wrong one.
+        if value is None or not value.strip():
+            return None  # an empty line in an env file means "not set"
+        if "/" in value:
+            raise ValueError("s3_public_endpoint is host[:port], without scheme or path")
+        return value.strip()
 
     @property
     def effective_database_url(self) -> str:

@@ -28,7 +28,11 @@ __all__ = [
 
 
 def make_object_store(settings: Settings) -> ObjectStore:
-    """The store the settings name: S3 (MinIO) or the local folder of the embedded default."""
+    """The store the settings name: S3 (MinIO) or the local folder of the embedded default.
+
+    Every process gets the public endpoint, but only presigned URLs use it: the API is the one
+    that presigns, and every request a process makes itself goes to ``s3_endpoint``.
+    """
     if settings.object_store == "s3":
         return S3ObjectStore(
             settings.s3_endpoint,
@@ -36,5 +40,7 @@ def make_object_store(settings: Settings) -> ObjectStore:
             settings.s3_secret_key,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint,
+            public_secure=settings.s3_public_secure,
         )
     return LocalObjectStore(settings.local_store_dir)

@@ -19,7 +19,12 @@ _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket"})
 
 
 class S3ObjectStore(ObjectStore):
-    """MinIO or any S3 endpoint, through miniopy-async."""
+    """MinIO or any S3 endpoint, through miniopy-async.
+
+    ``public_endpoint`` (and ``public_secure``) name the host a phone reaches the store at when
+    that is not ``endpoint``: a presigned URL signs its Host header, so it must be built for the
+    host the client will send, while this process keeps talking to the internal endpoint.
+    """
 
     def __init__(
         self,
@@ -29,8 +34,12 @@ class S3ObjectStore(ObjectStore):
         *,
         secure: bool = False,
         region: str | None = None,
+        public_endpoint: str | None = None,
+        public_secure: bool | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.public_endpoint = public_endpoint or endpoint
+        self._public_secure = secure if public_secure is None else public_secure
         self._secure = secure
         self._access_key = access_key
         self._secret_key = secret_key
@@ -146,8 +155,8 @@ class S3ObjectStore(ObjectStore):
             bound["content-length"] = str(content_length)
         return presign(
             "PUT",
-            endpoint=self.endpoint,
-            secure=self._secure,
+            endpoint=self.public_endpoint,
+            secure=self._public_secure,
             bucket=bucket,
             key=key,
             access_key=self._access_key,
@@ -160,8 +169,8 @@ class S3ObjectStore(ObjectStore):
     async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
         return presign(
             "GET",
-            endpoint=self.endpoint,
-            secure=self._secure,
+            endpoint=self.public_endpoint,
+            secure=self._public_secure,
             bucket=bucket,
             key=key,
             access_key=self._access_key,
