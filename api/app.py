@@ -21,7 +21,19 @@ from api.events.hub import EventHub
 from api.metrics import install_metrics
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
-from api.routes import analyses, auth, health, routes, support, training, uploads, videos, ws
+from api.routes import (
+    analyses,
+    auth,
+    health,
+    objects,
+    routes,
+    support,
+    training,
+    uploads,
+    videos,
+    ws,
+)
+from api.routes.objects import OBJECTS_PREFIX
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
 from core.db import make_engine, migrate, session_factory
@@ -97,7 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_log_redaction()
     # Innermost of the app's middleware, so its 413/422 answers still get CORS headers and are
     # counted; it runs before FastAPI reads the body.
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_request_body_bytes,
+        streamed_prefixes=(OBJECTS_PREFIX,),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -119,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         training.router,
         support.router,
         ws.router,
+        objects.router,
     ):
         app.include_router(router, prefix="/api/v1")
     # Outermost, so it times everything (GZip included).

@@ -119,9 +119,14 @@ class _TooLarge(Exception):
 class RequestGuard:
     """Refuses oversized bodies (413) and input no store can take (422) before the app runs."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, streamed_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        #: Paths whose bodies are uploads, not JSON: their routes check a signed length and
+        #: count the bytes as they stream, so the body is neither capped nor read here.
+        self.streamed_prefixes = streamed_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,6 +135,9 @@ class RequestGuard:
         problem = _envelope_problem(scope)
         if problem:
             await _invalid(*problem)(scope, receive, send)
+            return
+        if self.streamed_prefixes and scope["path"].startswith(self.streamed_prefixes):
+            await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")

@@ -1,8 +1,10 @@
 """Presigned uploads: the phone sends video and photo bytes straight to object storage.
 
-The API never sees the bytes. It decides the key (always under the caller's own prefix, from ids
-it generates), and signs the content type and the exact length, so the store refuses anything
-else. `start` checks the object really arrived before any work is scheduled.
+The API decides the key (always under the caller's own prefix, from ids it generates), and signs
+the content type and the exact length, so the store refuses anything else. `start` checks the
+object really arrived before any work is scheduled. With MinIO/S3 the API never sees the bytes;
+the embedded default's folder store signs URLs that the API's own ``/objects`` routes honour with
+the same guarantees (`api.routes.objects`), so the phone's code is the same against both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentUser, Resources, Session
 from api.errors import ApiError, responses
 from api.ratelimit import client_key
+from api.routes.objects import absolute_url
 from schema import names
 from schema.models import Route, Video, utcnow
 
@@ -66,7 +69,9 @@ def _check_size(size: int, limit: int, what: str) -> None:
         )
 
 
-async def _presign(resources: Resources, key: str, content_type: str, size: int) -> PresignedUpload:
+async def _presign(
+    request: Request, resources: Resources, key: str, content_type: str, size: int
+) -> PresignedUpload:
     ttl = timedelta(seconds=resources.settings.upload_url_ttl_s)
     url = await resources.store.presigned_put(
         resources.settings.bucket, key, expires=ttl, content_type=content_type, content_length=size
@@ -78,7 +83,7 @@ async def _presign(resources: Resources, key: str, content_type: str, size: int)
             "this deployment's object store cannot take direct uploads; configure S3/MinIO",
         )
     return PresignedUpload(
-        upload_url=url,
+        upload_url=absolute_url(request, url),
         headers={"Content-Type": content_type, "Content-Length": str(size)},
         key=key,
         expires_at=utcnow() + ttl,
@@ -105,7 +110,9 @@ async def request_video_upload(
     video = Video(user_id=principal.user_id, storage_url="", file_size_bytes=body.size_bytes)
     video.storage_url = names.upload_key(str(principal.user_id), str(video.id))
     video.expires_at = video.uploaded_at + UPLOAD_RETENTION
-    upload = await _presign(resources, video.storage_url, body.content_type, body.size_bytes)
+    upload = await _presign(
+        request, resources, video.storage_url, body.content_type, body.size_bytes
+    )
     session.add(video)
     await session.commit()
     return VideoUpload(video_id=video.id, **upload.model_dump())
@@ -132,7 +139,7 @@ async def request_photo_upload(
     route = Route(user_id=principal.user_id, name=body.name)
     extension = "png" if body.content_type == "image/png" else "jpg"
     route.photo_key = names.route_photo_key(str(principal.user_id), str(route.id), extension)
-    upload = await _presign(resources, route.photo_key, body.content_type, body.size_bytes)
+    upload = await _presign(request, resources, route.photo_key, body.content_type, body.size_bytes)
     session.add(route)
     await session.commit()
     return PhotoUpload(route_id=route.id, **upload.model_dump())
