@@ -2,7 +2,9 @@
 
 Generation reads the climber's latest analysed climbs (their stored result documents) for the
 plan's history and calls the pure engine (`engines.training`); the document goes to the videos
-bucket under a key named by its content, so the workflow carries only that key. Persisting adds a
+bucket under a key named by its content, so the workflow carries only that key; beside the
+engine's fields it carries ``sources.analyses``, the ids of the analyses it read (newest first),
+which the engine's history only counts and averages. Persisting adds a
 `TrainingProgram` row unless the climber's latest program is already this exact plan.
 """
 
@@ -125,6 +127,10 @@ class TrainingActivities:
                 profile_problem(err), type=names.INVALID_TRAINING_PROFILE, non_retryable=True
             ) from None
         document = plan_to_document(plan, profile)
+        analysis_ids = [str(d["analysis_id"]) for d in documents if d.get("analysis_id")]
+        # The history is a summary; the document also names the climbs it summarises, so the
+        # climber (and a regeneration's test) sees which analyses the plan stands on.
+        document["sources"] = {"analyses": analysis_ids}
         data = encode_json(document)
         plan_sha256 = hashlib.sha256(data).hexdigest()
         key = names.training_program_key(params.user_id, plan_sha256)
@@ -143,6 +149,7 @@ class TrainingActivities:
             analyses_used=len(documents),
             weeks=len(document.get("weeks", [])),
             conflicts=[note.message for note in plan.conflicts],
+            analysis_ids=analysis_ids,
         )
 
     @activity.defn(name=names.PERSIST_TRAINING_PROGRAM)

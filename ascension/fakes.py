@@ -29,6 +29,7 @@ from schema.activities import (
     PERSIST_RESULTS,
     PUBLISH_EVENT,
     RECORD_ANALYSIS_STATUS,
+    REQUEST_TRAINING_REGENERATION,
     SAVE_ROUTE_HOLDS,
 )
 from schema.analysis import MetricsSummary, StageProgress
@@ -50,6 +51,7 @@ from schema.steps import (
     SaveRouteHoldsInput,
     SkeletonResult,
 )
+from schema.training import RegenerateProgramInput, RegenerationRequested
 
 
 def detected_map() -> HoldMap:
@@ -95,6 +97,7 @@ class FakePipeline:
     saved_routes: list[SaveRouteHoldsInput] = field(default_factory=list)
     persisted: list[PersistResultsInput] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
+    regenerations: list[RegenerateProgramInput] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     skeleton_failures_left: int = 0
     skeleton_bad_input: bool = False
@@ -212,6 +215,13 @@ class FakePipeline:
         self.cleaned.append(params.video_key)
         return CleanupUploadResult(deleted=True)
 
+    @activity.defn(name=REQUEST_TRAINING_REGENERATION.name)
+    async def request_training_regeneration(
+        self, params: RegenerateProgramInput
+    ) -> RegenerationRequested:
+        self.regenerations.append(params)
+        return RegenerationRequested(skipped_reason="no training profile in the fake pipeline")
+
     @property
     def routing_keys(self) -> list[str]:
         return [event.routing_key for event in self.events]
@@ -226,4 +236,5 @@ class FakePipeline:
             self.persist_results,
             self.publish_event,
             self.cleanup_upload,
+            self.request_training_regeneration,
         ]

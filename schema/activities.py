@@ -31,6 +31,7 @@ from schema.steps import (
     SaveRouteHoldsInput,
     SkeletonResult,
 )
+from schema.training import RegenerateProgramInput, RegenerationRequested
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
@@ -110,6 +111,12 @@ CLEANUP_UPLOAD: Final = ActivitySpec(
     CleanupUploadResult,
     "activities.uploads:UploadCleanup.cleanup_upload",
 )
+REQUEST_TRAINING_REGENERATION: Final = ActivitySpec(
+    "request_training_regeneration",
+    RegenerateProgramInput,
+    RegenerationRequested,
+    "activities.regeneration:TrainingRegeneration.request_training_regeneration",
+)
 
 GPU_ACTIVITIES: Final = (DETECT_HOLDS, EXTRACT_SKELETON, GENERATE_ADVICE, COMPUTE_GHOST)
 CPU_ACTIVITIES: Final = (
@@ -118,4 +125,5 @@ CPU_ACTIVITIES: Final = (
     PERSIST_RESULTS,
     PUBLISH_EVENT,
     CLEANUP_UPLOAD,
+    REQUEST_TRAINING_REGENERATION,
 )

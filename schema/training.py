@@ -54,6 +54,33 @@ class GeneratedProgram:
     weeks: int
     #: Constraints that could not all hold (the plan explains each).
     conflicts: list[str] = field(default_factory=list)
+    #: The analyses whose result documents made the plan's history, newest first (the
+    #: document cites them under ``sources.analyses``).
+    analysis_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RegenerateProgramInput:
+    """An analysis has completed: refresh its climber's program, if they have one.
+
+    Sent by `VideoAnalysisWorkflow` once the result document is stored (``persist_results``),
+    so the new analysis is part of the history the regenerated plan reads.
+    """
+
+    user_id: str
+    analysis_id: str
+    bucket: str
+    #: Where `TrainingProgramWorkflow` runs (the analysis's own CPU queue).
+    cpu_task_queue: str
+
+
+@dataclass
+class RegenerationRequested:
+    """What became of the request: a job started (or already started for this analysis), or
+    why none was (the climber has no training profile and no program)."""
+
+    job_id: str | None = None
+    skipped_reason: str | None = None
 
 
 @dataclass

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.records import AnalysisRecords
+from activities.regeneration import TrainingRegeneration
 from activities.training import TrainingActivities
 from activities.uploads import UploadCleanup
 from core.db import create_schema, make_engine
@@ -56,9 +57,12 @@ async def open_cpu_resources(
         await engine.dispose()
 
 
-def cpu_activities(resources: CpuResources) -> list[Any]:
+def cpu_activities(resources: CpuResources, client: Client) -> list[Any]:
+    """The CPU activities; ``client`` lets a completed analysis start its climber's training
+    program's regeneration (`activities.regeneration`)."""
     records = AnalysisRecords(resources.engine, resources.store)
     training = TrainingActivities(resources.engine, resources.store, resources.publisher)
+    regeneration = TrainingRegeneration(resources.engine, resources.store, client)
     return [
         records.record_analysis_status,
         records.persist_results,
@@ -68,6 +72,7 @@ def cpu_activities(resources: CpuResources) -> list[Any]:
         training.generate_training_program,
         training.persist_training_program,
         training.publish_training_event,
+        regeneration.request_training_regeneration,
     ]
 
 
@@ -79,6 +84,6 @@ def build_cpu_worker(
         client,
         task_queue=task_queue,
         workflows=[VideoAnalysisWorkflow, RouteHoldsWorkflow, TrainingProgramWorkflow],
-        activities=cpu_activities(resources),
+        activities=cpu_activities(resources, client),
         **options,
     )

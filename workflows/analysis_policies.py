@@ -79,6 +79,9 @@ STAGE_LABEL = {
 #: `workflow.patched` id: a cancellation requested through Temporal while an activity runs ends
 #: the run as Canceled (runs recorded before it failed with the cancelled step).
 CANCELLED_DURING_A_STEP_PATCH = "cancelled-during-a-step-ends-canceled"
+#: `workflow.patched` id: a completed analysis asks for its climber's training program to be
+#: regenerated (`activities.regeneration`); runs recorded before it end without asking.
+REGENERATE_TRAINING_PATCH = "completed-analysis-regenerates-training"
 
 
 def explain(err: ActivityError, stage: Stage, gpu_schedule_to_start_s: float) -> str:

@@ -25,7 +25,11 @@ from workflows.hold_validation import HoldValidation, HoldValidationHandlers
 
 with workflow.unsafe.imports_passed_through():
     from schema import names
-    from schema.activities import RECORD_ANALYSIS_STATUS, ActivitySpec
+    from schema.activities import (
+        RECORD_ANALYSIS_STATUS,
+        REQUEST_TRAINING_REGENERATION,
+        ActivitySpec,
+    )
     from schema.analysis import (
         CancelInput,
         LegacyJobInput,
@@ -37,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from schema.events import AnalysisEvent
     from schema.holds import HoldMap
     from schema.steps import RecordStatusInput
+    from schema.training import RegenerateProgramInput
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
@@ -118,6 +123,24 @@ class AnalysisRun(HoldValidationHandlers):
 
     async def _cpu(self, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
         return await run_cpu_step(self._params, activity, arg)
+
+    async def _request_training_regeneration(self) -> None:
+        """Ask for the climber's training program to be made again with this analysis in its
+        history (`activities.regeneration` says why on completion rather than on a schedule).
+
+        The analysis has succeeded whatever becomes of the request: a failure is logged for
+        staff, never the run's.
+        """
+        params = self._params
+        request = RegenerateProgramInput(
+            params.user_id, params.analysis_id, params.bucket, params.cpu_task_queue
+        )
+        try:
+            await self._cpu(REQUEST_TRAINING_REGENERATION, request)
+        except ActivityError as err:
+            workflow.logger.warning(
+                "training program not regenerated after analysis %s: %s", params.analysis_id, err
+            )
 
     async def _publish(
         self, stage: Stage, outcome: str, reason: str | None = None, *, job_id: str | None = None

@@ -12,8 +12,9 @@ attaching a second request to a user's running run could not give; a redelivered
 its own run by the same id. Two requests of one climber at once cost one more millisecond-scale
 generation, and the identical plan is stored once.
 
-Regeneration: the API's "create a program" always regenerates from the latest history (see the
-README); no analysis workflow change was needed.
+Regeneration: a completed analysis starts one for its climber (`activities.regeneration`, with
+the job id derived from the analysis, so it is started once); the API's "create a program" also
+regenerates from the latest history.
 
 Deterministic and light by construction: this module imports only data classes and names.
 """

@@ -23,6 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from workflows.analysis_policies import (
     ANALYSIS_ID,
     CANCELLED_DURING_A_STEP_PATCH,
+    REGENERATE_TRAINING_PATCH,
     USER_ID,
     explain,
 )
@@ -234,6 +235,8 @@ class VideoAnalysisWorkflow(AnalysisRun):
         self._progress.percent = 100.0
         self._progress.upsert()
         await self._publish(Stage.ANALYSIS, "completed")
+        if workflow.patched(REGENERATE_TRAINING_PATCH):
+            await self._request_training_regeneration()
         await self._cleanup()
         await workflow.wait_condition(workflow.all_handlers_finished)
 

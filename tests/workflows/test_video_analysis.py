@@ -99,6 +99,10 @@ async def test_happy_path_with_update_validation(
     assert fake.persisted[0].metrics.hold_count == 4
     assert fake.persisted[0].metrics.max_reach_cm == 171.0
     assert fake.cleaned == [params.video_key]
+    # Completed: the climber's training program is asked to take the analysis in.
+    assert [(r.user_id, r.analysis_id) for r in fake.regenerations] == [
+        (params.user_id, params.analysis_id)
+    ]
     assert [s.status for s in fake.statuses] == [
         Status.PROCESSING,
         Status.AWAITING_HOLD_VALIDATION,
@@ -245,6 +249,7 @@ async def test_bad_input_fails_at_once_with_clear_reason_and_event(
         reason,
     )
     assert fake.cleaned == []  # the climber saved this video
+    assert fake.regenerations == []  # a failed analysis changes no training program
 
 
 async def test_no_gpu_worker_fails_with_clear_status(
