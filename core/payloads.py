@@ -26,6 +26,7 @@ from temporalio.converter import (
     StorageDriverWorkflowInfo,
 )
 
+from core.payload_crypto import AesGcmCodec, KeyRing
 from core.storage import ObjectStore
 from schema import names
 
@@ -169,10 +170,17 @@ def make_data_converter(
     *,
     threshold: int = DEFAULT_PAYLOAD_THRESHOLD,
     retention_days: int = DEFAULT_PAYLOAD_RETENTION_DAYS,
+    keys: KeyRing | None = None,
 ) -> DataConverter:
     """The shared converter: JSON payloads, with those over ``threshold`` bytes in ``bucket``
-    (analysis-scoped keys, deleted by the bucket's rule after ``retention_days``)."""
+    (analysis-scoped keys, deleted by the bucket's rule after ``retention_days``).
+
+    With a key ring, payloads are AES-GCM encrypted under its active key (`AesGcmCodec`). The
+    SDK runs the codec before external storage, so history and the bucket both hold
+    ciphertext; the threshold is then measured on the encrypted size (a few bytes more).
+    """
     client = ObjectStoreS3Client(store, retention_days=retention_days)
     driver = AnalysisScopedDriver(client, bucket)
     storage = ExternalStorage(drivers=[driver], payload_size_threshold=threshold)
-    return DataConverter(external_storage=storage)
+    codec = AesGcmCodec(keys) if keys is not None and not keys.empty else None
+    return DataConverter(payload_codec=codec, external_storage=storage)

@@ -102,6 +102,22 @@ class Settings(BaseSettings):
         description="The payload bucket's lifecycle rule deletes payloads this long after they "
         "were written; keep it above the namespace's retention of closed runs.",
     )
+    payload_encryption_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="AES-GCM key ring for Temporal payloads (JSON object: key id -> base64 of a "
+        "16/24/32-byte key). Keep retired ids while "
+        "histories or the payload bucket still hold payloads written under them.",
+    )
+    payload_encryption_key_id: str | None = Field(
+        default=None,
+        description="The key id that encrypts new payloads; unset = payloads are written in "
+        "the clear (those encrypted earlier still decrypt with the ring).",
+    )
+    temporal_ui_origin: str | None = Field(
+        default=None,
+        description="Origin of the Temporal Web UI (scheme://host:port), the only origin "
+        "allowed by CORS to call the codec endpoints /codec/decode and /codec/encode.",
+    )
     minio_version: str = "v0.0.0-20260212201848-7aac2a2c5b7c"
     minio_path: Path | None = Field(default=None, description="Use this `minio` binary instead.")
 
@@ -189,6 +205,15 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser().absolute()
         return self
 
+    @model_validator(mode="after")
+    def _check_payload_keys(self) -> Settings:
+        # A malformed key or an active id missing from the ring stops every process at start,
+        # rather than at its first payload.
+        from core.payload_crypto import key_ring
+
+        key_ring(self)
+        return self
+
     @field_validator("s3_public_endpoint")
     @classmethod
     def _bare_host(cls, value: str | None) -> str | None:
@@ -226,6 +251,13 @@ class Settings(BaseSettings):
                 value = "true" if value else "false"
             elif isinstance(value, list):
                 value = json.dumps(value)
+            elif isinstance(value, dict):
+                value = json.dumps(
+                    {
+                        key: item.get_secret_value() if isinstance(item, SecretStr) else item
+                        for key, item in value.items()
+                    }
+                )
             env[f"ASCENSION_{name.upper()}"] = str(value)
         return env
 

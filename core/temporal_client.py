@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
+from core.payload_crypto import key_ring
 from core.payloads import make_data_converter
 from core.settings import Settings
 from core.storage import ObjectStore
@@ -16,12 +17,14 @@ def temporal_target(settings: Settings) -> str:
 async def connect_temporal(
     settings: Settings, store: ObjectStore, *, target: str | None = None
 ) -> Client:
-    """A client whose payloads over the threshold go to ``settings.payload_bucket``."""
+    """A client whose payloads over the threshold go to ``settings.payload_bucket``, encrypted
+    when the settings name an active payload key."""
     converter = make_data_converter(
         store,
         settings.payload_bucket,
         threshold=settings.payload_threshold_bytes,
         retention_days=settings.payload_retention_days,
+        keys=key_ring(settings),
     )
     return await Client.connect(
         target or temporal_target(settings),
