@@ -166,6 +166,12 @@ def cmd_users(args: argparse.Namespace) -> int:
     return users(args)
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    from ascension.stack.cli import cmd_stack as stack
+
+    return stack(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ascension.train_cli import cmd_train as train
 
@@ -269,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ascension import users_cli
 
     users_cli.add_parser(sub)
+    from ascension.stack import cli as stack_cli
+
+    stack_cli.add_parser(sub)
     holds = sub.add_parser("holds", help="hold maps of wall photos")
     hold_commands = holds.add_subparsers(dest="holds_command", required=True)
     detect = hold_commands.add_parser(
@@ -294,6 +303,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "train": cmd_train,
     "users": cmd_users,
+    "stack": cmd_stack,
     "holds": cmd_holds,
 }
 

@@ -24,6 +24,14 @@ class MinioServer:
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        return self.base_dir / "minio.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.proc.pid if self._process else None
+
     def _live(self) -> bool:
         url = f"http://{self.endpoint}/minio/health/live"
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -48,7 +56,7 @@ class MinioServer:
             f"127.0.0.1:{self.console_port}",
             str(data),
         ]
-        self._process = ManagedProcess("minio", cmd, self.base_dir / "minio.log", env=env)
+        self._process = ManagedProcess("minio", cmd, self.log_path, env=env)
         self._process.wait_ready(self._live, timeout)
 
     def stop(self) -> None:

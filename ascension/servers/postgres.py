@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+
 from ascension.servers.process import ManagedProcess, ServerStartError, free_port
 
 
@@ -25,12 +27,19 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
 
 @dataclass
 class PostgresServer:
-    """One cluster in ``base_dir``; trust authentication on 127.0.0.1 only."""
+    """One cluster in ``base_dir``, listening on 127.0.0.1 only.
+
+    ``host_auth`` is how TCP clients authenticate: ``trust`` for the tests' throwaway clusters,
+    ``scram-sha-256`` for `ascension stack`, whose application role has a password. The
+    superuser is reached through the Unix socket in ``base_dir`` (trusted, and only the owner
+    of that folder can reach it), which is how roles and databases are created.
+    """
 
     bin_dir: Path
     base_dir: Path
     port: int = field(default_factory=free_port)
     user: str = "postgres"
+    host_auth: str = "trust"
     _process: ManagedProcess | None = None
 
     @property
@@ -59,8 +68,8 @@ class PostgresServer:
                         str(self.data_dir),
                         "-U",
                         self.user,
-                        "-A",
-                        "trust",
+                        "--auth-local=trust",
+                        f"--auth-host={self.host_auth}",
                         "-E",
                         "UTF8",
                         "--no-sync",
@@ -90,7 +99,7 @@ class PostgresServer:
                 "full_page_writes=off",
             ]
         )
-        self._process = ManagedProcess("postgresql", cmd, self.base_dir / "postgres.log")
+        self._process = ManagedProcess("postgresql", cmd, self.log_path)
         isready = str(self.bin_dir / "pg_isready")
         self._process.wait_ready(
             lambda: (
@@ -102,13 +111,21 @@ class PostgresServer:
             timeout,
         )
 
+    @property
+    def log_path(self) -> Path:
+        return self.base_dir / "postgres.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.proc.pid if self._process else None
+
     def create_database(self, name: str) -> str:
         """Create an empty database and return its asyncpg URL."""
         subprocess.run(
             [
                 str(self.bin_dir / "createdb"),
                 "-h",
-                "127.0.0.1",
+                str(self.base_dir),
                 "-p",
                 str(self.port),
                 "-U",
@@ -120,6 +137,37 @@ class PostgresServer:
             text=True,
         )
         return self.url(name)
+
+    async def ensure_role_and_database(self, role: str, password: str, database: str) -> None:
+        """The application's login role (its password set to ``password``) and its database.
+
+        Idempotent: an existing role gets the password again, an existing database is kept.
+        Through asyncpg on the superuser's socket, so the password is a bound parameter, never
+        a command-line argument another user could read.
+        """
+        connection = await asyncpg.connect(
+            host=str(self.base_dir), port=self.port, user=self.user, database="postgres"
+        )
+        try:
+            exists = await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            verb = "ALTER" if exists else "CREATE"
+            statement = await connection.fetchval(
+                f"SELECT format('{verb} ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)",
+                role,
+                password,
+            )
+            await connection.execute(statement)
+            if not await connection.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", database
+            ):
+                statement = await connection.fetchval(
+                    "SELECT format('CREATE DATABASE %I OWNER %I', $1::text, $2::text)",
+                    database,
+                    role,
+                )
+                await connection.execute(statement)
+        finally:
+            await connection.close()
 
     def stop(self) -> None:
         if self._process:

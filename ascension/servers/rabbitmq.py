@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pika
 
@@ -22,23 +23,49 @@ def _epmd_binary() -> str | None:
     return candidates[-1] if candidates else None
 
 
+def _erlang_binary(text: str) -> str:
+    """``text`` as an Erlang binary literal for advanced.config."""
+    if not text.isascii() or not text.isprintable():
+        raise ValueError("RabbitMQ user, password and vhost must be printable ASCII")
+    return '<<"' + text.replace("\\", "\\\\").replace('"', '\\"') + '">>'
+
+
 @dataclass
 class RabbitMQServer:
-    """A node that shares nothing with a system RabbitMQ (or with another test run)."""
+    """A node that shares nothing with a system RabbitMQ (or with another test run).
+
+    ``user``, ``password`` and ``vhost`` are the node's default user and vhost, created by
+    RabbitMQ itself on the node's first boot (so the password never appears on a command line);
+    a restarted node keeps the ones it has.
+    """
 
     server_path: Path
     base_dir: Path
     port: int = field(default_factory=free_port)
     dist_port: int = field(default_factory=free_port)
     epmd_port: int = field(default_factory=free_port)
+    user: str = "guest"
+    password: str = "guest"
+    vhost: str = "/"
     _process: ManagedProcess | None = None
 
     @property
     def node_name(self) -> str:
         return f"ascension-{self.port}@localhost"
 
-    def url(self, vhost: str = "%2F") -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
+    @property
+    def log_path(self) -> Path:
+        return self.base_dir / "rabbitmq.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.proc.pid if self._process else None
+
+    def url(self, vhost: str | None = None) -> str:
+        """The AMQP URL of the default user; ``vhost`` already URL-quoted (default: ours)."""
+        credentials = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+        path = quote(self.vhost, safe="") if vhost is None else vhost
+        return f"amqp://{credentials}@127.0.0.1:{self.port}/{path}"
 
     @property
     def _env(self) -> dict[str, str]:
@@ -70,9 +97,18 @@ class RabbitMQServer:
         (self.base_dir / "enabled_plugins").write_text("[].\n")
         # Small test machines: do not block publishers when the disk is nearly full.
         (self.base_dir / "rabbitmq.conf").write_text("disk_free_limit.absolute = 50MB\n")
-        (self.base_dir / "advanced.config").write_text("[].\n")
+        permissions = ", ".join([_erlang_binary(".*")] * 3)
+        defaults = (
+            f"[{{rabbit, [{{default_user, {_erlang_binary(self.user)}}}, "
+            f"{{default_pass, {_erlang_binary(self.password)}}}, "
+            f"{{default_vhost, {_erlang_binary(self.vhost)}}}, "
+            f"{{default_permissions, [{permissions}]}}]}}].\n"
+        )
+        advanced = self.base_dir / "advanced.config"
+        advanced.write_text(defaults)
+        advanced.chmod(0o600)  # it holds the password
         self._process = ManagedProcess(
-            "rabbitmq", [str(self.server_path)], self.base_dir / "rabbitmq.log", env=self._env
+            "rabbitmq", [str(self.server_path)], self.log_path, env=self._env
         )
         self._process.wait_ready(self._ready, timeout)
 
@@ -92,12 +128,14 @@ class RabbitMQServer:
     def stop(self) -> None:
         if self._process:
             self._process.stop()
-        epmd = _epmd_binary()
-        if epmd:
-            # epmd daemonises on the node's first start; ours listens on a private port.
-            subprocess.run(
-                [epmd, "-port", str(self.epmd_port), "-kill"],
-                capture_output=True,
-                check=False,
-                timeout=10,
-            )
+        stop_epmd(self.epmd_port)
+
+
+def stop_epmd(port: int) -> None:
+    """Stop the epmd a node started on ``port``: it daemonises on the node's first start, out
+    of the node's process group, and would outlive it."""
+    epmd = _epmd_binary()
+    if epmd:
+        subprocess.run(
+            [epmd, "-port", str(port), "-kill"], capture_output=True, check=False, timeout=10
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from ascension.servers.process import ManagedProcess, port_open
 from ascension.toolchain import components
 from core.settings import Settings
 from schema.names import SEARCH_ATTRIBUTE_TYPES
@@ -91,6 +93,72 @@ DEV_SERVER_DYNAMIC_CONFIG = [
     "--dynamic-config-value",
     'history.transferProcessorUpdateAckInterval="1s"',
 ]
+
+
+def search_attribute_args() -> list[str]:
+    """The CLI dev server's flags registering our search attributes at start (idempotent)."""
+    args: list[str] = []
+    for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    return args
+
+
+@dataclass
+class TemporalDevServer:
+    """`temporal server start-dev` as a process of its own, for `ascension stack`.
+
+    `start_dev_server` hands the process to the SDK's environment, which stops it when this
+    Python process ends; the stack's server must outlive the command that started it. Both pass
+    the same search attributes and dynamic config. State is kept in a SQLite file in
+    ``base_dir``, so workflows survive a restart.
+    """
+
+    cli: Path
+    base_dir: Path
+    port: int
+    namespace: str
+    ui_port: int | None = None
+    _process: ManagedProcess | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.base_dir / "temporal.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.proc.pid if self._process else None
+
+    def command(self) -> list[str]:
+        cmd = [
+            str(self.cli),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--namespace",
+            self.namespace,
+            "--db-filename",
+            str(self.base_dir / "temporal.db"),
+            "--log-format",
+            "pretty",
+            "--log-level",
+            "warn",
+        ]
+        cmd += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
+        return cmd + search_attribute_args() + DEV_SERVER_DYNAMIC_CONFIG
+
+    def start(self, timeout: float = 90) -> None:
+        """Start it and wait for its ports; the caller checks the frontend with a client."""
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self._process = ManagedProcess("temporal", self.command(), self.log_path)
+        ports = [self.port] + ([self.ui_port] if self.ui_port else [])
+        self._process.wait_ready(lambda: all(port_open(port) for port in ports), timeout)
+
+    def stop(self) -> None:
+        if self._process:
+            self._process.stop()
 
 
 async def start_dev_server(
