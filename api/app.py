@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api.codec_cors import CodecCORS
 from api.edge import RequestGuard
 from api.errors import install_error_handlers, responses
 from api.events.hub import EventHub
@@ -33,6 +34,7 @@ from api.routes import (
     videos,
     ws,
 )
+from api.routes.codec import router as codec_router
 from api.routes.objects import OBJECTS_PREFIX
 from api.routes.uploads import UPLOAD_RETENTION
 from api.security import TokenService, load_jwt_secret
@@ -122,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
             expose_headers=["ETag", "Retry-After", "X-Request-ID"],
         )
+    # The Web UI's origin, with credentials, on /codec only (outside the mobile CORS above).
+    app.add_middleware(CodecCORS, origin=settings.temporal_ui_origin)
     # Compresses JSON answers over 1 KB for clients that ask; stored result documents are
     # already gzip and are sent as they are (their responses carry Content-Encoding).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -138,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         objects.router,
     ):
         app.include_router(router, prefix="/api/v1")
+    # Temporal's remote codec protocol, where the Web UI expects it (not under /api/v1).
+    app.include_router(codec_router)
     # Outermost, so it times everything (GZip included).
     install_metrics(app)
     return app
