@@ -38,6 +38,14 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _only_the_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment wins over the file: the run's own ASCENSION_* must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("ASCENSION_") and name != "ASCENSION_CACHE_DIR":
+            monkeypatch.delenv(name)
+
+
 def _env_file(folder: Path, **changes: str | None) -> Path:
     ports = [free_port() for _ in range(6)]
     values: dict[str, str | None] = {
@@ -114,6 +122,17 @@ def test_the_env_file_is_the_configuration_of_every_process(tmp_path: Path) -> N
     missing = _ascension("stack", "up", "--env-file", str(tmp_path / "nope.env"), timeout=60)
     assert missing.returncode == 2
     assert "no env file" in missing.stdout and "Traceback" not in missing.stdout + missing.stderr
+
+
+@pytest.mark.unit
+def test_the_shipped_example_describes_a_stack(tmp_path: Path) -> None:
+    """`deploy/stack.env.example` is what the README tells an operator to copy."""
+    example = Path(__file__).resolve().parents[2] / "deploy" / "stack.env.example"
+    plan = load_plan(example, tmp_path)
+    assert plan.postgres.role == "ascension" and plan.postgres.database == "ascension"
+    assert plan.rabbitmq.vhost == "ascension"
+    assert plan.minio_port == 9000 and plan.temporal_port == 7233
+    assert plan.api_url == "http://127.0.0.1:8000"
 
 
 def _require_servers() -> None:
