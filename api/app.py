@@ -37,6 +37,8 @@ from api.routes import (
 from api.routes.codec import router as codec_router
 from api.routes.objects import OBJECTS_PREFIX
 from api.routes.uploads import UPLOAD_RETENTION
+from api.routes.viewer import api_router as viewer_api
+from api.routes.viewer import page_router as viewer_page
 from api.security import TokenService, load_jwt_secret
 from core.db import make_engine, migrate, session_factory
 from core.redact import install_log_redaction
@@ -130,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # already gzip and are sent as they are (their responses carry Content-Encoding).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.include_router(health.router)
+    # The overlay viewer's page and files (its data comes through /api/v1/viewer).
+    app.include_router(viewer_page)
     for router in (
         auth.router,
         uploads.router,
@@ -142,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         objects.router,
     ):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(viewer_api, prefix="/api/v1")
     # Temporal's remote codec protocol, where the Web UI expects it (not under /api/v1).
     app.include_router(codec_router)
     # Outermost, so it times everything (GZip included).

@@ -67,18 +67,24 @@ async def authenticate(tokens: TokenService, session: AsyncSession, token: str) 
         claims = tokens.decode_access(token)
     except InvalidToken:
         raise unauthorized() from None
+    return await signed_in(session, claims.user_id, claims.session_id)
+
+
+async def signed_in(session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID) -> Principal:
+    """The caller of a token naming this sign-in, as long as the sign-in is still open; the
+    viewer's links (`api.routes.viewer`) end with the sign-in that issued them too."""
     statement = (
         select(AuthSession, User)
         .join(User, col(User.id) == col(AuthSession.user_id))
-        .where(col(AuthSession.id) == claims.session_id)
+        .where(col(AuthSession.id) == session_id)
     )
     found = (await session.exec(statement)).first()
     if found is None:
         raise unauthorized("this sign-in has ended; sign in again")
     auth_session, user = found
-    if auth_session.revoked_at is not None or auth_session.user_id != claims.user_id:
+    if auth_session.revoked_at is not None or auth_session.user_id != user_id:
         raise unauthorized("this sign-in has ended; sign in again")
-    return Principal(claims.user_id, claims.session_id, user.role, user.subscription_tier)
+    return Principal(user_id, session_id, user.role, user.subscription_tier)
 
 
 async def current_principal(

@@ -82,6 +82,8 @@ class TokenService:
         self._key = OctKey.import_key(secret)
         self._issuer = issuer
         self.access_ttl_s = access_ttl_s
+        #: The overlay viewer's links, under the same key and issuer.
+        self.viewer = ViewerTokens(secret, issuer=issuer)
         self._claims = jwt.JWTClaimsRegistry(
             leeway=30,
             iss={"essential": True, "value": issuer},
@@ -114,6 +116,70 @@ class TokenService:
                 user_id=uuid.UUID(claims["sub"]),
                 session_id=uuid.UUID(claims["sid"]),
                 role=Role(claims.get("role", Role.USER.value)),
+                expires_at=int(claims["exp"]),
+            )
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidToken(type(exc).__name__) from exc
+
+
+@dataclass(frozen=True)
+class ViewerClaims:
+    """A viewer link's grant: one analysis, read-only, for the sign-in that asked for it."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    analysis_id: uuid.UUID
+    expires_at: int
+
+
+class ViewerTokens:
+    """Short-lived tokens of the overlay viewer's links (``typ: viewer``), signed with the
+    access tokens' key.
+
+    Their own ``typ`` keeps the two apart both ways: a viewer token is refused wherever an
+    access token is asked for (it reads one analysis, nothing else), and an access token is
+    refused by the viewer.
+    """
+
+    def __init__(self, secret: bytes, *, issuer: str) -> None:
+        self._key = OctKey.import_key(secret)
+        self._issuer = issuer
+        self._claims = jwt.JWTClaimsRegistry(
+            leeway=5,
+            iss={"essential": True, "value": issuer},
+            sub={"essential": True},
+            exp={"essential": True},
+            sid={"essential": True},
+            aid={"essential": True},
+            typ={"essential": True, "value": "viewer"},
+        )
+
+    def issue(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, analysis_id: uuid.UUID, *, ttl_s: int
+    ) -> tuple[str, ViewerClaims]:
+        now = int(time.time())
+        grant = ViewerClaims(user_id, session_id, analysis_id, now + ttl_s)
+        claims = {
+            "iss": self._issuer,
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "aid": str(analysis_id),
+            "typ": "viewer",
+            "iat": now,
+            "exp": grant.expires_at,
+        }
+        token = jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, self._key, [ALGORITHM])
+        return token, grant
+
+    def decode(self, token: str) -> ViewerClaims:
+        try:
+            decoded = jwt.decode(token, self._key, [ALGORITHM])
+            self._claims.validate(decoded.claims)
+            claims = decoded.claims
+            return ViewerClaims(
+                user_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                analysis_id=uuid.UUID(claims["aid"]),
                 expires_at=int(claims["exp"]),
             )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
