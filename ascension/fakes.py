@@ -26,6 +26,7 @@ from schema.activities import (
     DETECT_HOLDS,
     EXTRACT_SKELETON,
     GENERATE_ADVICE,
+    HAND_OVER_ROUTE_HOLDS,
     PERSIST_RESULTS,
     PUBLISH_EVENT,
     RECORD_ANALYSIS_STATUS,
@@ -36,6 +37,7 @@ from schema.analysis import MetricsSummary, StageProgress
 from schema.documents import AdviceDocument, GhostPlanDocument, encode_advice, encode_ghost_plan
 from schema.events import AnalysisEvent
 from schema.holds import Hold, HoldMap
+from schema.routes import RouteHoldsInput
 from schema.steps import (
     AdviceInput,
     AdviceResult,
@@ -198,6 +200,14 @@ class FakePipeline:
     async def save_route_holds(self, params: SaveRouteHoldsInput) -> None:
         self.saved_routes.append(params)
 
+    @activity.defn(name=HAND_OVER_ROUTE_HOLDS.name)
+    async def hand_over_route_holds(self, params: RouteHoldsInput) -> None:
+        """The route's run would store the map: recorded with the maps stored directly."""
+        assert params.accepted_hold_map is not None
+        self.saved_routes.append(
+            SaveRouteHoldsInput(params.route_id, params.accepted_hold_map, params.user_id)
+        )
+
     @activity.defn(name=RECORD_ANALYSIS_STATUS.name)
     async def record_analysis_status(self, params: RecordStatusInput) -> None:
         self.statuses.append(params)
@@ -237,4 +247,5 @@ class FakePipeline:
             self.publish_event,
             self.cleanup_upload,
             self.request_training_regeneration,
+            self.hand_over_route_holds,
         ]

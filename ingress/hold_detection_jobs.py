@@ -5,9 +5,11 @@ The seed's job is ``{job_id, user_id, route_id, photo_url?, created_at?}`` (its 
 API's ``routes/{user}/{route}.jpg``); a ``photo_url`` must point there, in our bucket. A job whose
 user or route is unknown, or whose photo is not uploaded, is parked with the reason. The run is
 the route's ``route-holds-{route_id}`` (`core.routes.start_or_attach_route_holds`), started with
-the job's id so that ``hold_detection.completed.{job_id}`` answers it. A redelivery attaches to
-the run while it goes; once that job's run has closed, its event was already published, and the
-redelivery is acked without a second run.
+the job's id so that ``hold_detection.completed.{job_id}`` answers it; the id also travels with
+the start as the `attach_legacy_job` Signal, so a job that finds the run already going (the API's,
+another job's) still gets its own event. A redelivery attaches to the run while it goes; once a
+run that answered the job has closed, its event was already published, and the redelivery is
+acked without a second run.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ async def _closed_run_of(client: Client, route_id: str, job_id: str) -> bool:
     if description.status == WorkflowExecutionStatus.RUNNING:
         return False
     memo = await description.memo()
-    return memo.get(LEGACY_JOB_MEMO) == job_id
+    # The job that started it, or one that attached to it later (the run keeps their ids).
+    attached = memo.get(names.LEGACY_JOB_IDS_MEMO) or []
+    return memo.get(LEGACY_JOB_MEMO) == job_id or job_id in attached
 
 
 async def map_hold_detection_job(

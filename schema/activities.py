@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from schema.events import AnalysisEvent
+from schema.routes import RouteHoldsInput
 from schema.steps import (
     AdviceInput,
     AdviceResult,
@@ -117,6 +118,12 @@ REQUEST_TRAINING_REGENERATION: Final = ActivitySpec(
     RegenerationRequested,
     "activities.regeneration:TrainingRegeneration.request_training_regeneration",
 )
+HAND_OVER_ROUTE_HOLDS: Final = ActivitySpec(
+    "hand_over_route_holds",
+    RouteHoldsInput,
+    type(None),
+    "activities.route_holds:RouteHoldsHandOver.hand_over_route_holds",
+)
 
 GPU_ACTIVITIES: Final = (DETECT_HOLDS, EXTRACT_SKELETON, GENERATE_ADVICE, COMPUTE_GHOST)
 CPU_ACTIVITIES: Final = (
@@ -126,4 +133,5 @@ CPU_ACTIVITIES: Final = (
     PUBLISH_EVENT,
     CLEANUP_UPLOAD,
     REQUEST_TRAINING_REGENERATION,
+    HAND_OVER_ROUTE_HOLDS,
 )

@@ -101,6 +101,9 @@ class StartAnalysisInput:
     route_photo_key: str | None = None
     #: The route's already validated map, if an earlier video validated it.
     route_hold_map: HoldMap | None = None
+    #: The route's own `RouteHoldsWorkflow` still detecting or awaiting the climber when the
+    #: analysis started: the analysis waits for its map instead of detecting again.
+    route_holds_workflow_id: str | None = None
     options: AnalysisOptions = field(default_factory=AnalysisOptions)
     morphology: Morphology = field(default_factory=Morphology)
     gpu_task_queue: str = names.GPU_TASK_QUEUE

@@ -21,6 +21,13 @@ VALIDATE_HOLDS_UPDATE: Final = "validate_holds"
 ATTACH_LEGACY_JOB_SIGNAL: Final = "attach_legacy_job"
 #: A route's own hold detection and validation (issue 16), before any video.
 ROUTE_HOLDS_WORKFLOW: Final = "RouteHoldsWorkflow"
+#: An analysis asks the route's run for its validated map, which answers with the second.
+ATTACH_ANALYSIS_SIGNAL: Final = "attach_analysis"
+#: The fire-and-forget form of `VALIDATE_HOLDS_UPDATE`, on both workflows.
+SUBMIT_HOLDS_SIGNAL: Final = "submit_holds"
+ROUTE_HOLDS_READY_SIGNAL: Final = "route_holds_ready"
+#: Memo of a route's run: the legacy jobs attached to it after its start (their ids).
+LEGACY_JOB_IDS_MEMO: Final = "legacy_job_ids"
 #: The training-program workflow (issue 16), started by the API and legacy training jobs.
 TRAINING_WORKFLOW: Final = "TrainingProgramWorkflow"
 

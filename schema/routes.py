@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from schema import names
 from schema.analysis import Status, Tier, ValidationTimeoutPolicy
+from schema.holds import HoldMap
 
 
 @dataclass
@@ -36,6 +37,10 @@ class RouteHoldsInput:
     hold_validation_timeout_s: float = 24 * 3600
     #: As for a video: by default the detected map becomes the route's when nobody validates.
     on_validation_timeout: ValidationTimeoutPolicy = ValidationTimeoutPolicy.PROCEED
+    #: A map the climber already validated elsewhere (in a video's analysis that detected its
+    #: own holds): stored as it is, without detection or a wait. The route's run is the only
+    #: writer of ``routes.hold_map``; the analysis hands its map over this way.
+    accepted_hold_map: HoldMap | None = None
 
 
 @dataclass
@@ -47,3 +52,22 @@ class RouteHoldsResult:
     status: Status
     hold_count: int = 0
     used_detected_holds_after_deadline: bool = False
+
+
+@dataclass
+class AttachAnalysisInput:
+    """Signal ``attach_analysis``: a video's analysis waits for this route's validated map
+    instead of detecting the holds again; the run answers it with ``route_holds_ready``."""
+
+    #: The waiting analysis's workflow id (``analysis-{id}``).
+    workflow_id: str
+
+
+@dataclass
+class RouteHoldsReady:
+    """Signal ``route_holds_ready``, from the route's run to each analysis waiting on it, once
+    the run has ended: the map it stored, or why there is none (the analysis then detects)."""
+
+    route_id: str
+    hold_map: HoldMap | None = None
+    reason: str | None = None

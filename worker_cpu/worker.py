@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from activities.events import EventActivities
 from activities.records import AnalysisRecords
 from activities.regeneration import TrainingRegeneration
+from activities.route_holds import RouteHoldsHandOver
 from activities.training import TrainingActivities
 from activities.uploads import UploadCleanup
 from core.db import create_schema, make_engine
@@ -73,6 +74,7 @@ def cpu_activities(resources: CpuResources, client: Client) -> list[Any]:
         training.persist_training_program,
         training.publish_training_event,
         regeneration.request_training_regeneration,
+        RouteHoldsHandOver(client).hand_over_route_holds,
     ]
 
 

@@ -82,6 +82,12 @@ CANCELLED_DURING_A_STEP_PATCH = "cancelled-during-a-step-ends-canceled"
 #: `workflow.patched` id: a completed analysis asks for its climber's training program to be
 #: regenerated (`activities.regeneration`); runs recorded before it end without asking.
 REGENERATE_TRAINING_PATCH = "completed-analysis-regenerates-training"
+#: `workflow.patched` id: an analysis started while its route's own run detects or awaits the
+#: climber waits for that run's map (`StartAnalysisInput.route_holds_workflow_id`).
+WAIT_FOR_ROUTE_HOLDS_PATCH = "analysis-waits-for-route-holds"
+#: `workflow.patched` id: an analysis hands the map its climber validated to the route's run,
+#: the one writer of ``routes.hold_map``, instead of storing it itself.
+ONE_ROUTE_MAP_WRITER_PATCH = "route-holds-run-writes-route-map"
 
 
 def explain(err: ActivityError, stage: Stage, gpu_schedule_to_start_s: float) -> str:

@@ -8,7 +8,8 @@ pipeline; Temporal registers inherited handlers under the same names, so histori
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any, Final, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
@@ -40,11 +41,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from schema.events import AnalysisEvent
     from schema.holds import HoldMap
+    from schema.routes import AttachAnalysisInput, RouteHoldsInput, RouteHoldsReady
     from schema.steps import RecordStatusInput
     from schema.training import RegenerateProgramInput
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
+
+#: Beyond the route's own validation deadline, how long an analysis waits for its answer.
+ROUTE_WAIT_MARGIN: Final = timedelta(hours=1)
 
 
 class AnalysisRun(HoldValidationHandlers):
@@ -60,6 +65,8 @@ class AnalysisRun(HoldValidationHandlers):
         self._metrics = MetricsSummary()
         self._hold_map: HoldMap | None = None
         self._jobs = LegacyJobs()
+        #: The outcome of the route's own run, when this analysis waits on it.
+        self._route_ready: RouteHoldsReady | None = None
 
     # --- Queries, Updates, Signals ---------------------------------------------------------------
     @workflow.signal(name=names.ATTACH_LEGACY_JOB_SIGNAL)
@@ -76,6 +83,11 @@ class AnalysisRun(HoldValidationHandlers):
                 await self._publish(stage, "completed", job_id=job.job_id)
             elif self._progress.status in (Status.FAILED, Status.CANCELLED):
                 await self._publish(stage, "failed", self._progress.last_error, job_id=job.job_id)
+
+    @workflow.signal(name=names.ROUTE_HOLDS_READY_SIGNAL)
+    def route_holds_ready(self, ready: RouteHoldsReady) -> None:
+        """The route's run this analysis waits on has ended: its stored map, or why none."""
+        self._route_ready = ready
 
     @workflow.signal
     def cancel(self, request: CancelInput) -> None:
@@ -123,6 +135,53 @@ class AnalysisRun(HoldValidationHandlers):
 
     async def _cpu(self, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
         return await run_cpu_step(self._params, activity, arg)
+
+    async def _await_route_holds(self, workflow_id: str) -> HoldMap | None:
+        """Wait for the route's own run (``workflow_id``), which detected the holds and waits
+        for the climber, instead of detecting them again: its validated map, or None when it
+        ended without one or had already ended (the analysis then detects the holds itself).
+
+        The wait is bounded by the validation deadline and a margin: a run terminated by an
+        operator never answers.
+        """
+        params = self._params
+        await self._set_status(Status.AWAITING_HOLD_VALIDATION, Stage.HOLD_VALIDATION)
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal(
+                names.ATTACH_ANALYSIS_SIGNAL, AttachAnalysisInput(workflow.info().workflow_id)
+            )
+        except Exception as err:  # the route's run closed since the analysis was started
+            workflow.logger.info("route holds run %s not reachable: %s", workflow_id, err)
+            return None
+        try:
+            await workflow.wait_condition(
+                lambda: self._route_ready is not None or self._cancel_reason is not None,
+                timeout=timedelta(seconds=params.hold_validation_timeout_s) + ROUTE_WAIT_MARGIN,
+            )
+        except TimeoutError:
+            workflow.logger.warning("route holds run %s never answered", workflow_id)
+            return None
+        self._raise_if_cancelled()
+        ready = self._route_ready
+        assert ready is not None
+        if ready.hold_map is None:
+            workflow.logger.info("route holds run ended without a map: %s", ready.reason)
+        return ready.hold_map
+
+    def _route_map_hand_over(self, accepted: HoldMap) -> RouteHoldsInput:
+        """The route's run that stores ``accepted``: the one writer of the route's map."""
+        params = self._params
+        return RouteHoldsInput(
+            route_id=params.route_id,
+            user_id=params.user_id,
+            bucket=params.bucket,
+            photo_key=params.route_photo_key or "",
+            tier=params.tier,
+            gpu_task_queue=params.gpu_task_queue,
+            cpu_task_queue=params.cpu_task_queue,
+            gpu_schedule_to_start_s=params.gpu_schedule_to_start_s,
+            accepted_hold_map=accepted,
+        )
 
     async def _request_training_regeneration(self) -> None:
         """Ask for the climber's training program to be made again with this analysis in its

@@ -38,6 +38,9 @@ class HoldValidation:
         """Why ``hold_map`` cannot be accepted now, or None."""
         if status != Status.AWAITING_HOLD_VALIDATION or self.accepted is not None:
             return f"the holds are not awaiting validation (analysis is {status.value})"
+        if self.detected is None:
+            # An analysis waiting for its route's own run: the map is validated there.
+            return "the holds await validation on the route's own detection, not here"
         problems = hold_map_problems(hold_map, self.detected)
         return "; ".join(problems) if problems else None
 

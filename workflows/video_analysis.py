@@ -23,8 +23,10 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from workflows.analysis_policies import (
     ANALYSIS_ID,
     CANCELLED_DURING_A_STEP_PATCH,
+    ONE_ROUTE_MAP_WRITER_PATCH,
     REGENERATE_TRAINING_PATCH,
     USER_ID,
+    WAIT_FOR_ROUTE_HOLDS_PATCH,
     explain,
 )
 from workflows.analysis_run import AnalysisRun
@@ -39,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         DETECT_HOLDS,
         EXTRACT_SKELETON,
         GENERATE_ADVICE,
+        HAND_OVER_ROUTE_HOLDS,
         PERSIST_RESULTS,
         RECORD_ANALYSIS_STATUS,
         SAVE_ROUTE_HOLDS,
@@ -117,6 +120,11 @@ class VideoAnalysisWorkflow(AnalysisRun):
         params = self._params
         if params.route_hold_map is not None:
             return params.route_hold_map, False
+        if params.route_holds_workflow_id and workflow.patched(WAIT_FOR_ROUTE_HOLDS_PATCH):
+            route_map = await self._await_route_holds(params.route_holds_workflow_id)
+            if route_map is not None:
+                return route_map, False
+            await self._set_status(Status.PROCESSING, Stage.HOLD_DETECTION)
         if not params.route_photo_key:
             raise Stop(
                 "this route has no photo and no hold map; photograph the wall first", Status.FAILED
@@ -143,10 +151,13 @@ class VideoAnalysisWorkflow(AnalysisRun):
         holds.deadline = None
         assert holds.accepted is not None
         await self._set_status(Status.PROCESSING, Stage.HOLD_VALIDATION)
-        await self._cpu(
-            SAVE_ROUTE_HOLDS,
-            SaveRouteHoldsInput(params.route_id, holds.accepted, params.user_id),
-        )
+        if workflow.patched(ONE_ROUTE_MAP_WRITER_PATCH):
+            await self._cpu(HAND_OVER_ROUTE_HOLDS, self._route_map_hand_over(holds.accepted))
+        else:
+            await self._cpu(
+                SAVE_ROUTE_HOLDS,
+                SaveRouteHoldsInput(params.route_id, holds.accepted, params.user_id),
+            )
         return holds.accepted, used_detected
 
     async def _analyse(self, hold_map: HoldMap, used_detected: bool) -> AnalysisResult:

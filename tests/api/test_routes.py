@@ -130,3 +130,39 @@ async def test_list_get_delete_and_detect_needs_the_photo(
     assert [r["id"] for r in (await api.get(f"{V1}/routes", headers=me.headers)).json()] == [
         empty_id
     ]
+
+
+async def test_a_video_started_while_the_route_awaits_validation_waits_for_its_map(
+    api: httpx.AsyncClient, climber: ClimberFactory, pipeline: FakePipeline
+) -> None:
+    """Issue 16: the analysis attaches to the route's wait instead of detecting again, and the
+    climber validates once, through either the route's or the analysis's holds endpoint."""
+    me = await climber(Tier.PREMIUM)
+    route_id = await _uploaded_route(api, me)
+    detections = pipeline.calls.count("detect_holds")
+    assert (await api.post(f"{V1}/routes/{route_id}/detect", headers=me.headers)).is_success
+    waiting = await _holds(api, me, route_id, "awaiting_validation")
+
+    video_id = await _uploaded_video(api, me)
+    started = await api.post(
+        f"{V1}/analysis/video/start",
+        json={"video_id": video_id, "route_id": route_id, "ghost": False},
+        headers=me.headers,
+    )
+    assert started.status_code == 202, started.text
+    analysis_id = started.json()["analysis_id"]
+    await _wait_for(api, me, analysis_id, lambda b: b.get("status") == "awaiting_hold_validation")
+    holds = f"{V1}/analysis/video/{analysis_id}/holds"
+    shown = (await api.get(holds, headers=me.headers)).json()
+    assert shown["state"] == "awaiting_validation"
+    assert shown["hold_map"] == waiting["hold_map"]  # the route's detection, not a second one
+
+    corrected = waiting["hold_map"]
+    corrected["holds"][0]["type"] = "pinch"
+    accepted = await api.post(holds, json={"hold_map": corrected}, headers=me.headers)
+    assert accepted.status_code == 200, accepted.text
+    document = await _wait_for(api, me, analysis_id, lambda b: "version" in b)
+    assert document["analysis_id"] == analysis_id
+    assert pipeline.calls.count("detect_holds") == detections + 1
+    validated = await _holds(api, me, route_id, "validated")
+    assert validated["hold_map"]["holds"][0]["type"] == "pinch"

@@ -1,9 +1,17 @@
 """The route's holds during an analysis: the detected map awaiting the climber, and the
-correction that lets the analysis go on (the workflow's `validate_holds` Update)."""
+correction that lets the analysis go on (the workflow's `validate_holds` Update).
+
+An analysis started while its route's own run (`RouteHoldsWorkflow`) detected or awaited the
+climber waits for that run's map and has no detected map of its own: both endpoints then speak
+to the route's run, so the climber validates once, for the route and every video waiting on it.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from api.deps import Resources, Session
@@ -12,6 +20,7 @@ from api.hold_corrections import refuse_oversized, submit_correction
 from api.routes.analyses.access import OwnedAnalysis, ReadableAnalysis, run_of
 from api.schemas.analyses import HoldsCorrection, HoldsState
 from core.analyses import query_status
+from core.routes import route_holds_handle
 from schema.analysis import Status
 from schema.holds import hold_map_from_dict
 from schema.models import Route
@@ -30,6 +39,12 @@ async def get_holds(
             live = await query_status(handle)
         except RPCError:
             live = None
+        if live is not None and live.holds_awaiting_validation is None and analysis.route_id:
+            try:  # waiting on the route's own run: its detected map is the one to validate
+                client = await resources.temporal.client()
+                live = await query_status(route_holds_handle(client, str(analysis.route_id)))
+            except RPCError:
+                live = None
         if live is not None and live.holds_awaiting_validation is not None:
             return HoldsState(
                 state="awaiting_validation",
@@ -64,7 +79,16 @@ async def validate_holds(
             f"the holds are not awaiting validation (the analysis is {analysis.status.value})",
         )
     refuse_oversized(body.hold_map)
-    handle = await run_of(resources, analysis)
+    handle: WorkflowHandle[Any, Any] = await run_of(resources, analysis)
+    if analysis.route_id is not None:
+        try:
+            live = await query_status(handle)
+        except RPCError:
+            live = None
+        if live is not None and live.holds_awaiting_validation is None:
+            # Waiting on the route's own run: validate there (it tells this analysis).
+            client = await resources.temporal.client()
+            handle = route_holds_handle(client, str(analysis.route_id))
     accepted = await submit_correction(
         handle, body.hold_map, not_waiting="this analysis is no longer running"
     )

@@ -24,6 +24,7 @@ from api.quota import consume_quota, refund_quota
 from api.resources import ApiResources
 from api.schemas.analyses import MorphologyIn, StartedAnalysis, StartRequest
 from core.analyses import analysis_input, start_or_attach
+from core.routes import running_route_holds
 from schema import names
 from schema.analysis import Morphology, Status
 from schema.models import Analysis, Route, User, Video
@@ -157,6 +158,10 @@ async def _start_run(
         morphology=Morphology(**(morphology or MorphologyIn()).model_dump()),
     )
     client = await resources.temporal.client()
+    if params.route_hold_map is None:
+        # The route's own detection is going (detecting, or awaiting the climber): the analysis
+        # waits for its map instead of detecting the same photo again.
+        params.route_holds_workflow_id = await running_route_holds(client, str(route.id))
     # A retried start (same analysis) attaches to the run that is going, or starts it again
     # when its run closed without recording anything (the row still says pending).
     await start_or_attach(client, params, start_again_if_closed=True)

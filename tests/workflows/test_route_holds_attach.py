@@ -1,0 +1,180 @@
+"""Who else a route's `RouteHoldsWorkflow` answers (issue 16): a video started while it awaits the
+climber waits for its map instead of detecting again; a legacy job that attaches to a run started
+by someone else gets its own ``hold_detection.completed.{job_id}``; and a map validated in a
+video's analysis reaches the route only through a route run, the one writer of its map.
+
+On the real dev server (Updates, external signals), with the shared activity doubles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from core.analyses import query_status, start_or_attach, submit_hold_map
+from core.routes import start_or_attach_route_holds
+from schema import names
+from schema.analysis import Status
+from tests.utils.pipeline import (
+    FakePipeline,
+    analysis_input,
+    corrected_map,
+    detected_map,
+    wait_for_status,
+)
+from tests.workflows.test_route_holds import route_input
+from workflows.route_holds import RouteHoldsWorkflow
+from workflows.video_analysis import VideoAnalysisWorkflow
+
+pytestmark = pytest.mark.integration
+
+
+@asynccontextmanager
+async def workers(client: Client, task_queue: str, fake: FakePipeline) -> AsyncIterator[None]:
+    """Both workflows on the CPU queue, as the production CPU worker hosts them."""
+    async with (
+        Worker(
+            client,
+            task_queue=f"{task_queue}-cpu",
+            workflows=[RouteHoldsWorkflow, VideoAnalysisWorkflow],
+            activities=fake.cpu_activities(),
+        ),
+        Worker(client, task_queue=f"{task_queue}-gpu", activities=fake.gpu_activities()),
+    ):
+        yield
+
+
+async def test_a_video_on_a_route_awaiting_validation_waits_for_its_map(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    client = temporal_dev_env.client
+    route = route_input(task_queue, job_id=None)
+    async with workers(client, task_queue, fake):
+        route_run = await start_or_attach_route_holds(client, route)
+        await wait_for_status(route_run, Status.AWAITING_HOLD_VALIDATION)
+        params = analysis_input(
+            task_queue,
+            route_id=route.route_id,
+            route_photo_key=route.photo_key,
+            route_holds_workflow_id=route_run.id,
+        )
+        analysis = await start_or_attach(client, params)
+        await wait_for_status(analysis, Status.AWAITING_HOLD_VALIDATION)
+        waiting = await query_status(analysis)
+        assert waiting.holds_awaiting_validation is None  # nothing of its own to validate
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await submit_hold_map(analysis, corrected_map())
+        assert "on the route's own detection" in str(refused.value.cause)
+
+        # The climber validates the route once; the waiting analysis goes on with that map.
+        await submit_hold_map(route_run, corrected_map())
+        result = await analysis.result()
+        await route_run.result()
+    assert result.status == Status.COMPLETED
+    assert result.hold_count == len(corrected_map().holds)
+    assert fake.calls.count("detect_holds") == 1  # the route's detection only
+    # Stored once, by the route's run; the analysis stores no map of its own.
+    assert [saved.hold_map for saved in fake.saved_routes] == [corrected_map()]
+    assert fake.persisted[0].hold_map == corrected_map()
+    assert fake.routing_keys[0] == f"hold_detection.completed.{route.route_id}"
+    assert f"hold_detection.completed.{params.analysis_id}" not in fake.routing_keys
+
+
+async def test_a_video_whose_route_run_has_ended_detects_its_own_holds(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The route's run closed between the API's look and the analysis's start: no one to wait
+    for, so the analysis detects and asks the climber itself, then hands its map over."""
+    fake = FakePipeline()
+    client = temporal_dev_env.client
+    params = analysis_input(
+        task_queue, route_holds_workflow_id=names.route_holds_workflow_id(str(uuid.uuid4()))
+    )
+    async with workers(client, task_queue, fake):
+        analysis = await start_or_attach(client, params)
+        # Awaiting first for the route (briefly: the signal to it fails), then for its own map.
+        for _ in range(200):
+            progress = await query_status(analysis)
+            if progress.holds_awaiting_validation is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert progress.holds_awaiting_validation == detected_map()
+        await submit_hold_map(analysis, corrected_map())
+        result = await analysis.result()
+    assert result.hold_count == len(corrected_map().holds)
+    assert fake.calls.count("detect_holds") == 1
+    assert fake.routing_keys[0] == f"hold_detection.completed.{params.analysis_id}"
+    [handed] = fake.saved_routes  # through the hand-over activity
+    assert (handed.route_id, handed.hold_map) == (params.route_id, corrected_map())
+
+
+async def test_a_legacy_job_attaching_to_anothers_run_gets_its_own_event(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    client = temporal_dev_env.client
+    route = route_input(task_queue, job_id=None)  # started by the API: no job
+    async with workers(client, task_queue, fake):
+        run = await start_or_attach_route_holds(client, route)
+        attached = await start_or_attach_route_holds(
+            client, dataclasses.replace(route, job_id="job-b")
+        )
+        assert attached.id == run.id
+        await wait_for_status(run, Status.AWAITING_HOLD_VALIDATION)
+        # A job arriving once the holds are out is answered at once.
+        await start_or_attach_route_holds(client, dataclasses.replace(route, job_id="job-c"))
+        for _ in range(200):
+            if "hold_detection.completed.job-c" in fake.routing_keys:
+                break
+            await asyncio.sleep(0.05)
+        await submit_hold_map(run, corrected_map())
+        await run.result()
+        memo = await (await run.describe()).memo()
+    assert sorted(fake.routing_keys) == sorted(
+        [
+            f"hold_detection.completed.{route.route_id}",
+            "hold_detection.completed.job-b",
+            "hold_detection.completed.job-c",
+        ]
+    )
+    assert {event.analysis_id for event in fake.events} == {route.route_id}
+    assert fake.calls.count("detect_holds") == 1
+    assert memo[names.LEGACY_JOB_IDS_MEMO] == ["job-b", "job-c"]
+
+
+async def test_a_job_that_starts_the_run_is_answered_once(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    client = temporal_dev_env.client
+    route = route_input(task_queue, job_id="job-a")
+    async with workers(client, task_queue, fake):
+        run = await start_or_attach_route_holds(client, route)
+        await wait_for_status(run, Status.AWAITING_HOLD_VALIDATION)
+        await submit_hold_map(run, corrected_map())
+        await run.result()
+    assert fake.routing_keys == ["hold_detection.completed.job-a"]
+
+
+async def test_a_handed_over_map_is_stored_without_detection(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    fake = FakePipeline()
+    client = temporal_dev_env.client
+    route = route_input(task_queue, job_id=None, accepted_hold_map=corrected_map())
+    async with workers(client, task_queue, fake):
+        result = await (await start_or_attach_route_holds(client, route)).result()
+    assert result.status == Status.COMPLETED
+    assert result.hold_count == len(corrected_map().holds)
+    assert fake.calls.count("detect_holds") == 0
+    assert fake.routing_keys == []
+    assert [saved.hold_map for saved in fake.saved_routes] == [corrected_map()]
