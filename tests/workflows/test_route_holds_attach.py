@@ -23,6 +23,7 @@ from core.analyses import query_status, start_or_attach, submit_hold_map
 from core.routes import start_or_attach_route_holds
 from schema import names
 from schema.analysis import Status
+from tests.utils.histories import record_history
 from tests.utils.pipeline import (
     FakePipeline,
     analysis_input,
@@ -79,6 +80,8 @@ async def test_a_video_on_a_route_awaiting_validation_waits_for_its_map(
         await submit_hold_map(route_run, corrected_map())
         result = await analysis.result()
         await route_run.result()
+        await record_history(analysis, "analysis_waits_for_route_holds")
+        await record_history(route_run, "route_holds_answers_a_waiting_analysis")
     assert result.status == Status.COMPLETED
     assert result.hold_count == len(corrected_map().holds)
     assert fake.calls.count("detect_holds") == 1  # the route's detection only
@@ -110,6 +113,7 @@ async def test_a_video_whose_route_run_has_ended_detects_its_own_holds(
         assert progress.holds_awaiting_validation == detected_map()
         await submit_hold_map(analysis, corrected_map())
         result = await analysis.result()
+        await record_history(analysis, "analysis_hands_its_map_to_the_route")
     assert result.hold_count == len(corrected_map().holds)
     assert fake.calls.count("detect_holds") == 1
     assert fake.routing_keys[0] == f"hold_detection.completed.{params.analysis_id}"
@@ -139,6 +143,7 @@ async def test_a_legacy_job_attaching_to_anothers_run_gets_its_own_event(
         await submit_hold_map(run, corrected_map())
         await run.result()
         memo = await (await run.describe()).memo()
+        await record_history(run, "route_holds_legacy_jobs_attached")
     assert sorted(fake.routing_keys) == sorted(
         [
             f"hold_detection.completed.{route.route_id}",
