@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
 from api.routes.viewer import VIEWER_LINK_TTL
 from ascension.media import write_clip
@@ -115,6 +115,16 @@ async def _completed_analysis(api: httpx.AsyncClient, me: Climber, clip: Path) -
     return analysis_id
 
 
+async def _open_viewer(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    """A page on ``url`` once it is ready or has failed, and the script errors it raised."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(url)
+    await page.locator("body:not([data-state='loading'])").wait_for(state="attached")
+    return page, errors
+
+
 async def _seek(page: Page, frame: int, time_s: float) -> np.ndarray:
     """Seek the video to ``time_s``, wait until the overlay drew ``frame``, screenshot (BGR)."""
     await page.evaluate(
@@ -163,13 +173,8 @@ async def test_viewer_draws_the_analysis_over_the_video_at_the_right_place_and_t
     frames = clip_frames(clip, (EARLY, LATE))
 
     async with headless_chromium() as browser:
-        page = await browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        await page.goto(url)
-        await page.locator("body:not([data-state='loading'])").wait_for(state="attached")
-        status = await page.text_content("#status")
-        assert await page.evaluate("document.body.dataset.state") == "ready", status
+        page, errors = await _open_viewer(browser, url)
+        assert await page.evaluate("document.body.dataset.state") == "ready"
         # The token left the address bar as soon as the page read it.
         assert "token" not in page.url
         await page.evaluate(
@@ -287,6 +292,27 @@ async def test_viewer_links_grant_one_analysis_to_its_owner_or_support_while_sig
     await api_app.state.resources.store.delete_prefix(settings.bucket, f"uploads/{me.id}/")
     gone = (await api.get(session_path, headers=bearer(token))).json()
     assert gone["video_url"] is None and "no longer stored" in gone["video_note"]
+    document = (await api.get(f"{V1}/analysis/video/{analysis_id}", headers=me.headers)).json()
+    skeleton = decode_result_document(document).skeleton
+    async with headless_chromium() as browser:
+        page, errors = await _open_viewer(browser, f"{live_api.base_url}/viewer/{analysis_id}")
+        assert await page.evaluate("document.body.dataset.state") == "error"
+        assert "viewer link" in (await page.text_content("#status") or "")
+        page, errors = await _open_viewer(
+            browser, f"{live_api.base_url}/viewer/{analysis_id}#token={token}"
+        )
+        assert "no longer stored" in (await page.text_content("#status") or "")
+        assert await page.locator("#video").is_hidden()
+        # Without a video, a slider sets the time the overlay shows.
+        await page.locator("#scrub").fill(str(float(skeleton.timestamps_s[LATE])))
+        await page.locator(f"body[data-frame='{LATE}']").wait_for(state="attached")
+        box = await page.locator("#overlay").bounding_box()
+        assert box is not None
+        shot = cv2.imdecode(np.frombuffer(await page.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        for landmark in CHECKED:
+            x, y = skeleton.landmarks[LATE, landmark, :2]
+            assert has_colour(shot, Canvas(box).point(x, y), CLIMBER_RGB), landmark
+        assert not errors, errors
 
     # The link ends with the sign-in that issued it.
     assert (await api.post(f"{V1}/auth/logout", headers=me.headers)).status_code in (200, 204)
