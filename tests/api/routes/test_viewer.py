@@ -272,9 +272,9 @@ async def test_viewer_links_grant_one_analysis_to_its_owner_or_support_while_sig
     assert VIEWER_LINK_TTL.total_seconds() <= 15 * 60
 
     # The page is static and public; the data needs the link's token, for this analysis only.
-    page = await api.get(f"/viewer/{analysis_id}")
-    assert page.status_code == 200 and "viewer.js" in page.text
-    assert "script-src 'self'" in page.headers["content-security-policy"]
+    html = await api.get(f"/viewer/{analysis_id}")
+    assert html.status_code == 200 and "viewer.js" in html.text
+    assert "script-src 'self'" in html.headers["content-security-policy"]
     assert (await api.get("/viewer/assets/viewer.js")).status_code == 200
     assert (await api.get("/viewer/assets/__init__.py")).status_code == 404
     assert (await api.get(session_path)).status_code == 401
