@@ -166,6 +166,18 @@ def cmd_users(args: argparse.Namespace) -> int:
     return users(args)
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ascension.support_cli import cmd_replay as replay
+
+    return replay(args)
+
+
+def cmd_analyses(args: argparse.Namespace) -> int:
+    from ascension.support_cli import cmd_analyses as analyses
+
+    return analyses(args)
+
+
 def cmd_stack(args: argparse.Namespace) -> int:
     from ascension.stack.cli import cmd_stack as stack
 
@@ -278,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ascension.stack import cli as stack_cli
 
     stack_cli.add_parser(sub)
+    from ascension import support_cli
+
+    support_cli.add_parser(sub)
     holds = sub.add_parser("holds", help="hold maps of wall photos")
     hold_commands = holds.add_subparsers(dest="holds_command", required=True)
     detect = hold_commands.add_parser(
@@ -304,6 +319,8 @@ COMMANDS = {
     "train": cmd_train,
     "users": cmd_users,
     "stack": cmd_stack,
+    "replay": cmd_replay,
+    "analyses": cmd_analyses,
     "holds": cmd_holds,
 }
 

@@ -1,4 +1,5 @@
-"""One owner of an analysis's lifecycle: its workflow input, its start, and its run's state.
+"""One owner of an analysis's lifecycle: its workflow input, its start, its run's state, and
+support's redrive of a failed one (`retry_analysis`).
 
 Four processes start analyses: the API, the legacy ingress, `ascension demo`/`analyze` and the
 bench. They all come here, so every run is found under `names.analysis_workflow_id`, works on the
@@ -13,11 +14,16 @@ ground floor must not import `workflows`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
     Priority,
     SearchAttributeKey,
@@ -26,8 +32,12 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
+from core.run_history import run_inputs
 from core.settings import Settings
+from core.storage import ObjectStore
 from schema import names
 from schema.analysis import (
     AnalysisOptions,
@@ -96,6 +106,7 @@ async def start_or_attach(
     legacy_job: LegacyJobInput | None = None,
     memo: Mapping[str, Any] | None = None,
     rpc_timeout: timedelta | None = None,
+    redrive: bool = False,
 ) -> AnalysisHandle:
     """Start the analysis's run, or attach to it while it is going.
 
@@ -104,19 +115,32 @@ async def start_or_attach(
     API's repeated start of an analysis still pending (its run closed without recording
     anything, e.g. terminated) starts it again. ``legacy_job`` is sent with the start
     (signal-with-start), so the run knows the job's id before it publishes anything.
+    ``redrive`` (`retry_analysis`) starts a new run only if the latest one failed, was
+    terminated or timed out, and never attaches: the server refuses a second one meanwhile.
     """
+    if redrive:
+        conflict, reuse = (
+            WorkflowIDConflictPolicy.FAIL,
+            WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    elif start_again_if_closed:
+        conflict, reuse = (
+            WorkflowIDConflictPolicy.USE_EXISTING,
+            WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    else:
+        conflict, reuse = (
+            WorkflowIDConflictPolicy.USE_EXISTING,
+            WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
     return await client.start_workflow(
         names.ANALYSIS_WORKFLOW,
         params,
         id=names.analysis_workflow_id(params.analysis_id),
         task_queue=params.cpu_task_queue,
         result_type=AnalysisResult,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=(
-            WorkflowIDReusePolicy.ALLOW_DUPLICATE
-            if start_again_if_closed
-            else WorkflowIDReusePolicy.REJECT_DUPLICATE
-        ),
+        id_conflict_policy=conflict,
+        id_reuse_policy=reuse,
         priority=Priority(priority_key=params.tier.priority_key),
         search_attributes=TypedSearchAttributes(
             [
@@ -154,3 +178,131 @@ async def submit_hold_map(handle: WorkflowHandle[Any, Any], hold_map: HoldMap) -
     return await handle.execute_update(
         names.VALIDATE_HOLDS_UPDATE, ValidateHoldsInput(hold_map), result_type=HoldMap
     )
+
+
+# --- Redrive ---------------------------------------------------------------------------------
+#: How a run ends that support may redrive: it failed (a step that no retry could fix, an
+#: expired validation), or an operator or the server ended it (terminated, timed out).
+REDRIVABLE_RUN_ENDS: Final = frozenset(
+    {
+        WorkflowExecutionStatus.FAILED,
+        WorkflowExecutionStatus.TERMINATED,
+        WorkflowExecutionStatus.TIMED_OUT,
+    }
+)
+
+
+class UnknownAnalysis(LookupError):
+    """No analysis has this id."""
+
+
+class RetryRefused(Exception):
+    """The analysis cannot be redriven; ``code`` is stable for API clients and scripts."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def retry_analysis(
+    client: Client,
+    session: AsyncSession,
+    analysis_id: uuid.UUID,
+    *,
+    store: ObjectStore | None = None,
+) -> AnalysisHandle:
+    """Redrive a failed (or terminated, or timed-out) analysis: a new run under the same
+    workflow id with the failed run's own inputs, the row marked pending again first.
+
+    A new run rather than a reset of the old one: it needs no replay of the old history by
+    today's code (the very code a redrive often follows a fix of), works wherever the run
+    ended (before its first step, during the validation wait, after a termination), and the
+    Web UI shows both runs under one id. Nothing done is lost: the input comes from the old
+    run's history, with the hold map it had accepted (so the climber is not asked again), and
+    the skeleton step resumes from the chunks the old run stored. The new run counts one more
+    ``redrive``, so its events are new ones (`schema.events.AnalysisEvent.message_id`).
+
+    Raises:
+        UnknownAnalysis: no analysis has this id.
+        RetryRefused: it is not failed, its run is gone or still going, its video is gone
+            (with ``store``), or another redrive got there first.
+    """
+    analysis = await session.get(Analysis, analysis_id)
+    if analysis is None:
+        raise UnknownAnalysis(str(analysis_id))
+    if analysis.status in (Status.COMPLETED, Status.CANCELLED):
+        raise RetryRefused(
+            "not_failed", f"the analysis is {analysis.status.value}; only a failed one is retried"
+        )
+    handle = analysis_handle(client, str(analysis_id))
+    try:
+        described = await handle.describe()
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise RetryRefused(
+            "run_not_found",
+            "Temporal no longer has this analysis's run (past the namespace's retention); "
+            "the climber has to start a new analysis",
+        ) from None
+    if described.status not in REDRIVABLE_RUN_ENDS:
+        state = described.status.name.lower() if described.status else "unknown"
+        raise RetryRefused(
+            "not_failed", f"the analysis's run is {state}; only a failed one is retried"
+        )
+    inputs = await run_inputs(client.data_converter, await handle.fetch_history())
+    params = replace(
+        inputs.params,
+        route_hold_map=inputs.accepted_hold_map or inputs.params.route_hold_map,
+        redrive=inputs.params.redrive + 1,
+    )
+    if store is not None and not await store.exists(params.bucket, params.video_key):
+        raise RetryRefused(
+            "video_gone", f"the video this analysis read ({params.video_key}) no longer exists"
+        )
+    before = {
+        "status": analysis.status,
+        "stage": analysis.stage,
+        "failure_reason": analysis.failure_reason,
+        "completed_at": analysis.completed_at,
+    }
+    # Compare-and-set on updated_at: of two redrives at once, one marks the row and starts.
+    marked = await _update_analysis(
+        session,
+        analysis_id,
+        analysis.updated_at,
+        status=Status.PENDING,
+        stage=None,
+        failure_reason=None,
+        completed_at=None,
+    )
+    if marked is None:
+        raise RetryRefused("retry_in_progress", "this analysis is being retried already")
+    try:
+        return await start_or_attach(client, params, redrive=True)
+    except BaseException as error:
+        # Nothing started: the row says what it said before, and the caller learns why.
+        await _update_analysis(session, analysis_id, marked, **before)
+        if isinstance(error, WorkflowAlreadyStartedError):
+            raise RetryRefused(
+                "retry_in_progress", "a new run of this analysis has started already"
+            ) from None
+        raise
+
+
+async def _update_analysis(
+    session: AsyncSession, analysis_id: uuid.UUID, updated_at: datetime, **values: Any
+) -> datetime | None:
+    """Set ``values`` if the row's ``updated_at`` is still ``updated_at``; the new stamp, or
+    None when someone changed the row meanwhile."""
+    now = datetime.now(UTC)
+    statement = (
+        update(Analysis)
+        .where(col(Analysis.id) == analysis_id, col(Analysis.updated_at) == updated_at)
+        .values(updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.exec(statement)
+    await session.commit()
+    return now if result.rowcount == 1 else None

@@ -114,6 +114,9 @@ class StartAnalysisInput:
     on_validation_timeout: ValidationTimeoutPolicy = ValidationTimeoutPolicy.PROCEED
     #: The user saved the video: keep the upload after the analysis.
     keep_video: bool = False
+    #: How many times support has redriven this analysis (`core.analyses.retry_analysis`): 0
+    #: for the first run. A redriven run's events are its own (`AnalysisEvent.message_id`).
+    redrive: int = 0
 
 
 @dataclass

@@ -28,6 +28,9 @@ class AnalysisEvent:
     status: Status
     occurred_at: str
     reason: str | None = None
+    #: The run's `StartAnalysisInput.redrive`: a redriven run publishes its own events, so a
+    #: second failure of a stage is not taken for a duplicate of the first.
+    redrive: int = 0
 
     @property
     def routing_key(self) -> str:
@@ -36,8 +39,11 @@ class AnalysisEvent:
     @property
     def message_id(self) -> str:
         """Same for every retry of one (analysis, stage, outcome, job): consumers deduplicate on
-        it. A legacy job answered late gets an event of its own, so its id joins the key."""
+        it. A legacy job answered late gets an event of its own, so its id joins the key; so
+        does a redriven run's number, whose events are new ones."""
         key = f"{self.analysis_id}:{self.stage.value}:{self.outcome}"
+        if self.redrive:
+            key = f"{key}:r{self.redrive}"
         return key if self.job_id == self.analysis_id else f"{key}:{self.job_id}"
 
 

@@ -30,6 +30,9 @@ from workflows.route_holds import RouteHoldsWorkflow
 from workflows.training_program import TrainingProgramWorkflow
 from workflows.video_analysis import VideoAnalysisWorkflow
 
+#: Every workflow the CPU worker hosts: what it runs, and what `worker_cpu.replay` replays.
+WORKFLOWS: list[type] = [VideoAnalysisWorkflow, RouteHoldsWorkflow, TrainingProgramWorkflow]
+
 
 @dataclass
 class CpuResources:
@@ -85,7 +88,7 @@ def build_cpu_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[VideoAnalysisWorkflow, RouteHoldsWorkflow, TrainingProgramWorkflow],
+        workflows=WORKFLOWS,
         activities=cpu_activities(resources, client),
         **options,
     )

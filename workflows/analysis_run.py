@@ -219,5 +219,6 @@ class AnalysisRun(HoldValidationHandlers):
             status=self._progress.status,
             occurred_at=workflow.now().isoformat(),
             reason=reason,
+            redrive=params.redrive,
         )
         await publish_event(params, event)

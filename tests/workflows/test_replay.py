@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
 from tests.utils.histories import HISTORY_DIR
-from workflows.route_holds import RouteHoldsWorkflow
-from workflows.video_analysis import VideoAnalysisWorkflow
+from worker_cpu.replay import replay_history
 
 pytestmark = pytest.mark.replay
 
@@ -38,7 +36,5 @@ def test_every_key_scenario_is_recorded() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    result = await Replayer(workflows=[VideoAnalysisWorkflow, RouteHoldsWorkflow]).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
-    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+    outcome = await replay_history(history)  # what `ascension replay FILE.json` runs
+    assert outcome.ok, f"{path.name}: {outcome.failure}"
