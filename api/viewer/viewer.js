@@ -254,7 +254,11 @@
     video.addEventListener("loadeddata", redraw);
     video.addEventListener("seeked", redraw);
     video.addEventListener("pause", redraw);
-    video.addEventListener("error", () => fail("The video could not be played in this browser."));
+    // A video this browser cannot decode still leaves the analysis to look at.
+    video.addEventListener("error", () => {
+      $("status").textContent = "This browser cannot play the video. The analysis is drawn on a blank frame.";
+      followSlider(analysis);
+    }, { once: true });
     if ("requestVideoFrameCallback" in video) {
       // The time of the frame being shown, not of the last timeupdate event.
       const onFrame = (_now, frame) => {

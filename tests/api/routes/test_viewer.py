@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
-from playwright.async_api import Browser, Page
+from playwright.async_api import BrowserContext, Page, ViewportSize
 
 from api.routes.viewer import VIEWER_LINK_TTL
 from ascension.media import write_clip
@@ -58,6 +58,7 @@ from worker_cpu.worker import build_cpu_worker, open_cpu_resources
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 V1 = "/api/v1"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 #: Two moments of the climb, on frame times (so the video's frame and the skeleton's agree).
 EARLY, LATE = 15, 45
 
@@ -115,9 +116,9 @@ async def _completed_analysis(api: httpx.AsyncClient, me: Climber, clip: Path) -
     return analysis_id
 
 
-async def _open_viewer(browser: Browser, url: str) -> tuple[Page, list[str]]:
+async def _open_viewer(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
     """A page on ``url`` once it is ready or has failed, and the script errors it raised."""
-    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(url)
@@ -173,7 +174,7 @@ async def test_viewer_draws_the_analysis_over_the_video_at_the_right_place_and_t
     frames = clip_frames(clip, (EARLY, LATE))
 
     async with headless_chromium() as browser:
-        page, errors = await _open_viewer(browser, url)
+        page, errors = await _open_viewer(await browser.new_context(viewport=VIEWPORT), url)
         assert await page.evaluate("document.body.dataset.state") == "ready"
         # The token left the address bar as soon as the page read it.
         assert "token" not in page.url
@@ -287,20 +288,34 @@ async def test_viewer_links_grant_one_analysis_to_its_owner_or_support_while_sig
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert (await api.get(session_path, headers=bearer(tampered))).status_code == 401
 
+    # A video this browser cannot decode: the analysis is drawn on a blank frame instead.
+    link = f"{live_api.base_url}/viewer/{analysis_id}#token={token}"
+    bucket = api_app.state.settings.bucket
+    async with headless_chromium() as browser:
+        context = await browser.new_context(viewport=VIEWPORT)
+        await context.route(
+            f"**/{bucket}/**",
+            lambda route: route.fulfill(body=b"not a video", content_type="video/mp4"),
+        )
+        page, errors = await _open_viewer(context, link)
+        await page.locator("#scrub-label:not([hidden])").wait_for(state="attached")
+        assert "cannot play the video" in (await page.text_content("#status") or "")
+        assert not errors, errors
+
     # Once the video is gone (unsaved, past its 7 days) the viewer still draws the analysis.
-    settings = api_app.state.settings
-    await api_app.state.resources.store.delete_prefix(settings.bucket, f"uploads/{me.id}/")
+    await api_app.state.resources.store.delete_prefix(bucket, f"uploads/{me.id}/")
     gone = (await api.get(session_path, headers=bearer(token))).json()
     assert gone["video_url"] is None and "no longer stored" in gone["video_note"]
     document = (await api.get(f"{V1}/analysis/video/{analysis_id}", headers=me.headers)).json()
     skeleton = decode_result_document(document).skeleton
     async with headless_chromium() as browser:
-        page, errors = await _open_viewer(browser, f"{live_api.base_url}/viewer/{analysis_id}")
+        page, errors = await _open_viewer(
+            await browser.new_context(viewport=VIEWPORT),
+            f"{live_api.base_url}/viewer/{analysis_id}",
+        )
         assert await page.evaluate("document.body.dataset.state") == "error"
         assert "viewer link" in (await page.text_content("#status") or "")
-        page, errors = await _open_viewer(
-            browser, f"{live_api.base_url}/viewer/{analysis_id}#token={token}"
-        )
+        page, errors = await _open_viewer(await browser.new_context(viewport=VIEWPORT), link)
         assert "no longer stored" in (await page.text_content("#status") or "")
         assert await page.locator("#video").is_hidden()
         # Without a video, a slider sets the time the overlay shows.
