@@ -14,8 +14,10 @@ import sys
 import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 import pytest
 
 from ascension.servers import free_port
@@ -160,6 +162,30 @@ async def _password_refused(url: str) -> bool:
     return False
 
 
+async def _upload_through_the_public_endpoint(api_url: str, public: str) -> None:
+    """A climber of the stack's API uploads a video as the phone does: a bare PUT to the
+    presigned URL, which names the public host."""
+    video = b"\x00\x00\x00\x18ftypmp42" + b"v" * 4000
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
+        registered = await api.post(
+            "/api/v1/auth/register",
+            json={"email": f"op-{uuid.uuid4().hex[:8]}@example.com", "password": "long-Pass-w0rd!"},
+        )
+        assert registered.status_code == 201, registered.text
+        token = registered.json()["access_token"]
+        requested = await api.post(
+            "/api/v1/analysis/video/request-upload",
+            json={"content_type": "video/mp4", "size_bytes": len(video)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert requested.status_code == 201, requested.text
+        upload = requested.json()
+    assert urlsplit(upload["upload_url"]).netloc == public
+    async with httpx.AsyncClient(timeout=30) as phone:
+        put = await phone.put(upload["upload_url"], content=video, headers=upload["headers"])
+    assert put.status_code == 200, put.text
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 async def test_stack_up_status_down(run_dir: Path) -> None:
@@ -168,7 +194,13 @@ async def test_stack_up_status_down(run_dir: Path) -> None:
     folder = run_dir / f"stack-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     folder.chmod(0o755)
-    env_file = _env_file(folder)
+    # The phone's name for MinIO differs from the workers' (127.0.0.1): presigned URLs use it.
+    minio_port = free_port()
+    env_file = _env_file(
+        folder,
+        ASCENSION_S3_ENDPOINT=f"127.0.0.1:{minio_port}",
+        ASCENSION_S3_PUBLIC_ENDPOINT=f"localhost:{minio_port}",
+    )
     state_dir = folder / "state"
     where = ["--env-file", str(env_file), "--state-dir", str(state_dir)]
     recorded: list[Component] = []
@@ -194,6 +226,7 @@ async def test_stack_up_status_down(run_dir: Path) -> None:
             assert response.status == 200
         assert plan.settings.database_url
         assert await _password_refused(plan.settings.database_url)
+        await _upload_through_the_public_endpoint(plan.api_url, f"localhost:{minio_port}")
     finally:
         stopped = _ascension("stack", "down", *where, timeout=300)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
