@@ -60,6 +60,13 @@ async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
                 )
             )
             tasks.append(asyncio.create_task(server.serve()))
+            # The API and the CPU worker each migrate the embedded SQLite file as they start:
+            # Alembic's context is process-wide, so two at once in this process break each
+            # other (and on a fresh file both would create the tables). The API goes first.
+            while not server.started and not tasks[-1].done() and not stop.is_set():
+                await asyncio.sleep(0.05)
+            if tasks[-1].done():
+                tasks[-1].result()  # the API could not start: say why, and stop here
             print(
                 f"API                  http://{settings.api_host}:{settings.api_port}/docs",
                 flush=True,
