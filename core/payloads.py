@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
@@ -152,6 +153,27 @@ def analysis_payload_prefixes(namespace: str, analysis_id: str) -> list[str]:
             for workflow_type in ("VideoAnalysisWorkflow", "null")
         ),
     ]
+
+
+def payload_analysis_ids(namespace: str, keys: Iterable[str]) -> set[str]:
+    """The analyses that payload-bucket ``keys`` belong to, under either layout of
+    `analysis_payload_prefixes` (the daily cleanup's search for payloads of deleted analyses)."""
+    sdk = re.compile(
+        rf"v0/ns/{re.escape(_sdk_segment(namespace or 'null'))}/wt/[^/]+/wi/"
+        rf"{re.escape(_sdk_segment(names.analysis_workflow_id('')))}([A-Za-z0-9_-]+)/"
+    )
+    own = names.analysis_prefix("").rstrip("/") + "/"  # "analyses/"
+    found: set[str] = set()
+    for key in keys:
+        if key.startswith(own):
+            analysis_id = key[len(own) :].split("/", 1)[0]
+        elif match := sdk.match(key):
+            analysis_id = match.group(1)
+        else:
+            continue
+        if names.analysis_id_of_workflow(names.analysis_workflow_id(analysis_id)):
+            found.add(analysis_id)
+    return found
 
 
 _SDK_SAFE = frozenset(string.ascii_letters + string.digits + "!-_.*'()")

@@ -15,6 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from schema.cleanup import (
+    ExpireUploadsInput,
+    ExpireUploadsResult,
+    RemoveOrphanedPayloadsInput,
+    RemoveOrphanedPayloadsResult,
+)
 from schema.events import AnalysisEvent
 from schema.routes import RouteHoldsInput
 from schema.steps import (
@@ -124,6 +130,18 @@ HAND_OVER_ROUTE_HOLDS: Final = ActivitySpec(
     type(None),
     "activities.route_holds:RouteHoldsHandOver.hand_over_route_holds",
 )
+EXPIRE_UNSAVED_UPLOADS: Final = ActivitySpec(
+    "expire_unsaved_uploads",
+    ExpireUploadsInput,
+    ExpireUploadsResult,
+    "activities.cleanup:StorageCleanup.expire_unsaved_uploads",
+)
+REMOVE_ORPHANED_PAYLOADS: Final = ActivitySpec(
+    "remove_orphaned_payloads",
+    RemoveOrphanedPayloadsInput,
+    RemoveOrphanedPayloadsResult,
+    "activities.cleanup:StorageCleanup.remove_orphaned_payloads",
+)
 
 GPU_ACTIVITIES: Final = (DETECT_HOLDS, EXTRACT_SKELETON, GENERATE_ADVICE, COMPUTE_GHOST)
 CPU_ACTIVITIES: Final = (
@@ -134,4 +152,6 @@ CPU_ACTIVITIES: Final = (
     CLEANUP_UPLOAD,
     REQUEST_TRAINING_REGENERATION,
     HAND_OVER_ROUTE_HOLDS,
+    EXPIRE_UNSAVED_UPLOADS,
+    REMOVE_ORPHANED_PAYLOADS,
 )

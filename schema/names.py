@@ -30,6 +30,9 @@ ROUTE_HOLDS_READY_SIGNAL: Final = "route_holds_ready"
 LEGACY_JOB_IDS_MEMO: Final = "legacy_job_ids"
 #: The training-program workflow (issue 16), started by the API and legacy training jobs.
 TRAINING_WORKFLOW: Final = "TrainingProgramWorkflow"
+#: The daily storage cleanup (issue 17 item 5) and the Schedule that starts it.
+STORAGE_CLEANUP_WORKFLOW: Final = "StorageCleanupWorkflow"
+STORAGE_CLEANUP_SCHEDULE_ID: Final = "storage-cleanup-daily"
 
 #: Custom search attributes support staff filter on in the Web UI.
 ANALYSIS_ID_ATTRIBUTE: Final = "AnalysisId"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from temporalio.service import RPCError
+
+from core.cleanup import ensure_cleanup_schedule
 from core.settings import Settings
 from core.signals import stop_on_signals
 from core.temporal_client import connect_temporal, temporal_target
@@ -17,6 +20,10 @@ async def run_cpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
     stop = stop or stop_on_signals()
     async with open_cpu_resources(settings, create_tables=settings.database_url is None) as res:
         client = await connect_temporal(settings, res.store)
+        try:
+            await ensure_cleanup_schedule(client, settings)
+        except RPCError as err:  # the worker's own job goes on; the next start tries again
+            log.warning("the daily storage cleanup schedule could not be set: %s", err)
         worker = build_cpu_worker(client, res, task_queue=settings.cpu_task_queue)
         log.info("CPU worker polling %s on %s", settings.cpu_task_queue, temporal_target(settings))
         async with worker:

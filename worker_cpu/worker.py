@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.cleanup import StorageCleanup
 from activities.events import EventActivities
 from activities.records import AnalysisRecords
 from activities.regeneration import TrainingRegeneration
@@ -27,11 +28,17 @@ from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import ObjectStore, make_object_store
 from workflows.route_holds import RouteHoldsWorkflow
+from workflows.storage_cleanup import StorageCleanupWorkflow
 from workflows.training_program import TrainingProgramWorkflow
 from workflows.video_analysis import VideoAnalysisWorkflow
 
 #: Every workflow the CPU worker hosts: what it runs, and what `worker_cpu.replay` replays.
-WORKFLOWS: list[type] = [VideoAnalysisWorkflow, RouteHoldsWorkflow, TrainingProgramWorkflow]
+WORKFLOWS: list[type] = [
+    VideoAnalysisWorkflow,
+    RouteHoldsWorkflow,
+    TrainingProgramWorkflow,
+    StorageCleanupWorkflow,
+]
 
 
 @dataclass
@@ -78,7 +85,13 @@ def cpu_activities(resources: CpuResources, client: Client) -> list[Any]:
         training.publish_training_event,
         regeneration.request_training_regeneration,
         RouteHoldsHandOver(client).hand_over_route_holds,
+        *_cleanup_activities(resources),
     ]
+
+
+def _cleanup_activities(resources: CpuResources) -> list[Any]:
+    cleanup = StorageCleanup(resources.engine, resources.store)
+    return [cleanup.expire_unsaved_uploads, cleanup.remove_orphaned_payloads]
 
 
 def build_cpu_worker(

@@ -14,7 +14,9 @@ exercise what an operator runs.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -99,6 +101,19 @@ def _ports_free(plan: StackPlan) -> None:
     busy = [f"{port} ({name})" for name, port in wanted.items() if port_open(port)]
     if busy:
         raise StackError("ports already in use: " + ", ".join(busy))
+
+
+def _reachable_by_postgres(state_dir: Path) -> None:
+    """As root, PostgreSQL runs as `postgres`, which must be able to walk down to its data."""
+    if os.geteuid() != 0:
+        return
+    for folder in [*reversed(state_dir.parents)]:
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            raise StackError(
+                f"{folder} is closed to other users, and PostgreSQL runs as `postgres` when the "
+                "stack runs as root: choose a state folder outside it (ASCENSION_DATA_DIR, "
+                "e.g. /var/lib/ascension, or --state-dir)"
+            )
 
 
 def _servers(plan: StackPlan) -> list[tuple[str, _Server]]:
@@ -252,6 +267,7 @@ async def up(plan: StackPlan, say: Say = print) -> list[Component]:
             "`ascension stack down` first"
         )
     _ports_free(plan)
+    _reachable_by_postgres(plan.state_dir)
     plan.state_dir.mkdir(parents=True, exist_ok=True)
     started: list[Component] = []
     try:

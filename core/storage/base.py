@@ -50,6 +50,11 @@ class ObjectStore(ABC):
     async def delete_prefix(self, bucket: str, prefix: str) -> int:
         """Delete every object whose key starts with ``prefix``; returns how many."""
 
+    @abstractmethod
+    async def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """The keys of every object whose key starts with ``prefix``, sorted (the daily
+        cleanup's look for orphans); an empty list for a missing bucket."""
+
     async def expire_prefix(self, bucket: str, prefix: str, days: int) -> None:  # noqa: B027
         """Have the store delete objects under ``prefix`` ``days`` after they were written.
 

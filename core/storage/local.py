@@ -135,6 +135,15 @@ class LocalObjectStore(ObjectStore):
 
         return await asyncio.to_thread(remove) if root.exists() else 0
 
+    async def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        root = self._path(bucket, "")
+
+        def listing() -> list[str]:
+            keys = (p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+            return sorted(key for key in keys if key.startswith(prefix))
+
+        return await asyncio.to_thread(listing) if root.exists() else []
+
     async def download_file(self, bucket: str, key: str, path: Path) -> int:
         source = self._path(bucket, key)
         try:

@@ -108,6 +108,12 @@ class S3ObjectStore(ObjectStore):
                 raise RuntimeError(f"could not delete {len(errors)} objects under {prefix}")
         return len(doomed)
 
+    async def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        if not await self.bucket_exists(bucket):
+            return []
+        listing = await self._client.list_objects(bucket, prefix=prefix, recursive=True)
+        return sorted(item.object_name for item in listing if item.object_name)
+
     async def expire_prefix(self, bucket: str, prefix: str, days: int) -> None:
         rule = Rule(
             ENABLED,

@@ -23,6 +23,7 @@ import pytest
 from ascension.servers import free_port
 from ascension.servers.process import port_open
 from ascension.stack.config import StackConfigError, load_plan
+from ascension.stack.run import StackError, up
 from ascension.stack.state import Component, group_members, is_running
 from ascension.stack.state import load as load_state
 from ascension.toolchain import components
@@ -135,6 +136,19 @@ def test_the_shipped_example_describes_a_stack(tmp_path: Path) -> None:
     assert plan.rabbitmq.vhost == "ascension"
     assert plan.minio_port == 9000 and plan.temporal_port == 7233
     assert plan.api_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.unit
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL changes user only under root")
+async def test_as_root_a_state_folder_postgres_cannot_reach_is_refused_before_starting(
+    tmp_path: Path,
+) -> None:
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    plan = load_plan(_env_file(tmp_path), closed / "state")
+    with pytest.raises(StackError, match="closed to other users"):
+        await up(plan, say=lambda _: None)
+    assert not (closed / "state").exists()
 
 
 def _require_servers() -> None:

@@ -19,6 +19,7 @@ from core.payloads import (
     AnalysisScopedDriver,
     ObjectStoreS3Client,
     analysis_payload_prefixes,
+    payload_analysis_ids,
 )
 from core.storage import LocalObjectStore
 
@@ -93,3 +94,19 @@ async def test_payloads_stored_before_the_scoped_driver_are_found_by_the_delete_
     for prefix in prefixes:
         await store.delete_prefix(BUCKET, prefix)
     assert not await store.exists(BUCKET, key)
+
+
+@pytest.mark.parametrize("workflow_type", ["VideoAnalysisWorkflow", None])
+async def test_the_cleanup_finds_the_analysis_of_every_payload_layout(
+    tmp_path: Path, workflow_type: str | None
+) -> None:
+    """`payload_analysis_ids` reads the keys the SDK's driver and ours really write."""
+    store = LocalObjectStore(tmp_path)
+    sdk = S3StorageDriver(ObjectStoreS3Client(store), BUCKET, driver_name=DRIVER_NAME)
+    await sdk.store(_workflow("analysis-42", workflow_type), [_payload("old")])
+    await sdk.store(_workflow("route-holds-7", "RouteHoldsWorkflow"), [_payload("route")])
+    scoped = AnalysisScopedDriver(ObjectStoreS3Client(store), BUCKET)
+    await scoped.store(_workflow("analysis-43"), [_payload("new")])
+    keys = await store.list_keys(BUCKET, "")
+    assert len(keys) == 3
+    assert payload_analysis_ids("default", keys) == {"42", "43"}
