@@ -169,8 +169,13 @@ async def start_dev_server(
     ui_port: int | None = None,
     db_file: Path | None = None,
     namespace: str | None = None,
+    ui_codec_endpoint: str | None = None,
 ) -> WorkflowEnvironment:
-    """Start the Temporal CLI dev server on loopback (in memory unless ``db_file`` is given)."""
+    """Start the Temporal CLI dev server on loopback (in memory unless ``db_file`` is given).
+
+    ``ui_codec_endpoint`` is the codec server the Web UI sends payloads to for display (the
+    API's ``/codec``); the browser calls it, so it must be a URL the browser reaches.
+    """
     cli = components.temporal_cli_path(settings)
     if cli is None:
         log.warning("no temporal CLI cached or configured; the SDK will try to download one")
@@ -184,7 +189,10 @@ async def start_dev_server(
         dev_server_existing_path=str(cli) if cli else None,
         dev_server_database_filename=str(db_file) if db_file else None,
         dev_server_startup_timeout=timedelta(seconds=60),
-        dev_server_extra_args=DEV_SERVER_DYNAMIC_CONFIG,
+        dev_server_extra_args=[
+            *DEV_SERVER_DYNAMIC_CONFIG,
+            *(["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []),
+        ],
     )
 
 
