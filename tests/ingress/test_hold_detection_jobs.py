@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from core.analyses import submit_hold_map
 from core.db import session_scope
-from core.routes import route_holds_handle
+from core.routes import route_holds_handle, route_holds_input, start_or_attach_route_holds
 from core.settings import Settings
 from core.storage import make_object_store
 from ingress.consumer import ORIGINAL_QUEUE_HEADER, PARKING_QUEUE, REASON_HEADER, running_ingress
@@ -118,3 +118,51 @@ async def test_hold_detection_jobs_start_or_attach_the_route_run_and_bad_ones_ar
     for message_id, (_, reason) in bad.items():
         assert reason in parked[message_id].headers[REASON_HEADER], message_id
         assert parked[message_id].headers[ORIGINAL_QUEUE_HEADER] == QUEUE
+
+
+async def test_a_job_that_finds_the_apis_run_gets_its_own_event_and_is_answered_once(
+    client: Client,
+    resources: CpuResources,
+    ingress_settings: Settings,
+    broker_url: str,
+    amqp_url: str,
+    task_queue: str,
+) -> None:
+    """Issue 16: the run was started by the API (no job); the legacy job attaches by
+    signal-with-start and is owed ``hold_detection.completed.{its job_id}`` all the same, and
+    its redelivery after the run closed starts nothing."""
+    user_id, route_id = await climber(resources)
+    async with session_scope(resources.engine) as session:
+        route = await session.get(Route, route_id)
+        assert route is not None and route.photo_key is not None
+        photo_key = route.photo_key
+    await resources.store.put_bytes(ingress_settings.bucket, photo_key, b"wall photo")
+    job_id = str(uuid.uuid4())
+    job = json.dumps({"job_id": job_id, "user_id": str(user_id), "route_id": str(route_id)})
+    events = listen_for_jobs(amqp_url, [job_id, str(route_id)])
+    fake = FakePipeline(store=make_object_store(ingress_settings))
+    mapper = JobMapper(
+        client, resources.engine, resources.store, ingress_settings, publisher=resources.publisher
+    )
+    params = route_holds_input(
+        route_id=str(route_id), user_id=str(user_id), photo_key=photo_key, settings=ingress_settings
+    )
+    async with (
+        build_cpu_worker(client, resources, task_queue=ingress_settings.cpu_task_queue),
+        gpu_worker(client, task_queue, fake),
+        running_ingress(broker_url, mapper) as ingress,
+    ):
+        await until(ingress.consuming.is_set)
+        handle = await start_or_attach_route_holds(client, params)  # the API's detect
+        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+        publish(broker_url, QUEUE, job.encode(), "job")
+        await until(lambda: ingress.stats.acked == 1)
+        await submit_hold_map(handle, fake.hold_map)
+        await handle.result()
+        publish(broker_url, QUEUE, job.encode(), "late")
+        await until(lambda: ingress.stats.acked == 2)
+
+    assert await runs_of(client, handle.id) == [handle.result_run_id]
+    assert fake.calls.count("detect_holds") == 1
+    received = sorted(json.loads(body)["job_id"] for _, body in take_all(amqp_url, events))
+    assert received == sorted([job_id, str(route_id)])
