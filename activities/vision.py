@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.thumbnails import ClimbThumbnail, write_middle_thumbnail
 from core.storage import ObjectNotFound, ObjectStore
 from engines.errors import EngineInputError
 from engines.pose.timeline import SkeletonTimeline
@@ -189,6 +190,13 @@ class VisionActivities:
                     type=names.INVALID_VIDEO,
                     non_retryable=True,
                 ) from None
+            # The middle frame while the skeleton is extracted: the app's list has a picture
+            # from now on, even if no climb is ever found in this video.
+            thumbnail = asyncio.ensure_future(
+                write_middle_thumbnail(self._store, params.bucket, params.thumbnail_key, video)
+                if params.thumbnail_key
+                else asyncio.sleep(0, None)
+            )
             try:
                 timeline = await run_with_heartbeats(
                     lambda: extract_skeleton(
@@ -206,6 +214,8 @@ class VisionActivities:
                 )
             except EngineInputError as err:
                 raise bad_input(err) from None
+            finally:
+                written = await thumbnail
         await self._store.put_bytes(params.bucket, params.output_key, timeline.to_bytes())
         for index in progress.completed_chunks:  # checkpoints are no longer needed
             await self._store.delete(params.bucket, _chunk_key(params.analysis_id, index))
@@ -215,6 +225,7 @@ class VisionActivities:
             fps=(len(timeline) - 1) / timeline.duration_s if timeline.duration_s else 0.0,
             duration_s=timeline.duration_s,
             pose_coverage=timeline.coverage,
+            thumbnail=written,
         )
 
     # --- biomechanics and advice -----------------------------------------------------------------
@@ -227,6 +238,11 @@ class VisionActivities:
         from engines.contacts import find_moves, track_contacts
 
         timeline = await self._load_timeline(params.bucket, params.skeleton_key)
+        climb_thumbnail = (
+            ClimbThumbnail(self._store, params.bucket, params.video_key, params.thumbnail_key)
+            if params.video_key and params.thumbnail_key
+            else None
+        )
 
         def advise() -> tuple[Any, ClimbReading, AdviceDocument]:
             # Only the climb feeds the analysis: walking in, standing on the mat and stepping
@@ -260,8 +276,16 @@ class VisionActivities:
 
         try:
             summary, reading, document = await run_with_heartbeats(advise)
+            thumbnail = (
+                await climb_thumbnail.write(timeline, reading.start_s, reading.end_s)
+                if climb_thumbnail
+                else None
+            )
         except EngineInputError as err:
             raise bad_input(err) from None
+        finally:
+            if climb_thumbnail:
+                await climb_thumbnail.close()
         await self._store.put_bytes(
             params.bucket,
             params.output_key,
@@ -274,6 +298,7 @@ class VisionActivities:
             advice_count=len(document.advice),
             metrics=summary,
             climb=reading,
+            thumbnail=thumbnail,
         )
 
     # --- ghost climber ---------------------------------------------------------------------------

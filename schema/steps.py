@@ -32,12 +32,26 @@ class DetectHoldsResult:
 
 
 @dataclass
+class ThumbnailChoice:
+    """The thumbnail an activity wrote, and which frame it shows (seen in the run's history)."""
+
+    key: str
+    #: Seconds from the start of the video.
+    time_s: float
+    #: "middle": the middle frame, written before the skeleton exists; "climb": the frame of
+    #: the climb where the body is best seen, written once the climb is segmented.
+    source: str
+
+
+@dataclass
 class ExtractSkeletonInput:
     analysis_id: str
     bucket: str
     video_key: str
     output_key: str
     max_fps: int = 30
+    #: Where to write the video's thumbnail (its middle frame); None: none is written.
+    thumbnail_key: str | None = None
 
 
 @dataclass
@@ -48,6 +62,8 @@ class SkeletonResult:
     duration_s: float
     #: Fraction of frames with a person found, 0..1.
     pose_coverage: float
+    #: None when no thumbnail was asked for or it could not be made (the analysis goes on).
+    thumbnail: ThumbnailChoice | None = None
 
 
 @dataclass
@@ -58,6 +74,10 @@ class AdviceInput:
     hold_map: HoldMap
     morphology: Morphology
     output_key: str
+    #: The analysed video and where its thumbnail goes: the advice step, which segments the
+    #: climb, replaces the middle frame with one of the climb. None: the thumbnail is left.
+    video_key: str | None = None
+    thumbnail_key: str | None = None
 
 
 @dataclass
@@ -68,6 +88,7 @@ class AdviceResult:
     metrics: MetricsSummary = field(default_factory=MetricsSummary)
     #: None only in results recorded before climbs were segmented.
     climb: ClimbReading | None = None
+    thumbnail: ThumbnailChoice | None = None
 
 
 @dataclass

@@ -172,6 +172,7 @@ class VideoAnalysisWorkflow(AnalysisRun):
                 params.video_key,
                 names.result_key(params.analysis_id, "skeleton"),
                 params.options.max_fps,
+                thumbnail_key=names.thumbnail_key(params.video_id),
             ),
         )
         await self._publish(Stage.SKELETON, "completed")
@@ -186,6 +187,8 @@ class VideoAnalysisWorkflow(AnalysisRun):
                 hold_map,
                 params.morphology,
                 names.result_key(params.analysis_id, "advice"),
+                video_key=params.video_key,
+                thumbnail_key=names.thumbnail_key(params.video_id),
             ),
         )
         self._metrics = advice.metrics
