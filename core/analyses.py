@@ -218,9 +218,9 @@ async def retry_analysis(
     A new run rather than a reset of the old one: it needs no replay of the old history by
     today's code (the very code a redrive often follows a fix of), works wherever the run
     ended (before its first step, during the validation wait, after a termination), and the
-    Web UI shows both runs under one id. Nothing done is lost: the input comes from the old
-    run's history, with the hold map it had accepted (so the climber is not asked again), and
-    the skeleton step resumes from the chunks the old run stored. The new run counts one more
+    Web UI shows both runs under one id. The input comes from the old run's history, with the
+    hold map it had accepted, so the climber is not asked again; the price is that GPU steps
+    the old run had finished run again (a reset would have kept them). The new run counts one more
     ``redrive``, so its events are new ones (`schema.events.AnalysisEvent.message_id`).
 
     Raises:
