@@ -192,6 +192,10 @@ REDRIVABLE_RUN_ENDS: Final = frozenset(
 )
 
 
+#: Memo key of a redriven run: the id of the run it redrives.
+REDRIVE_OF_MEMO: Final = "redrive_of_run"
+
+
 class UnknownAnalysis(LookupError):
     """No analysis has this id."""
 
@@ -280,7 +284,10 @@ async def retry_analysis(
     if marked is None:
         raise RetryRefused("retry_in_progress", "this analysis is being retried already")
     try:
-        return await start_or_attach(client, params, redrive=True)
+        # The old run's memo (which legacy job started it) stays readable in the Web UI, with
+        # the run this one redrives.
+        memo = {**(await described.memo()), REDRIVE_OF_MEMO: described.run_id}
+        return await start_or_attach(client, params, redrive=True, memo=memo)
     except BaseException as error:
         # Nothing started: the row says what it said before, and the caller learns why.
         await _update_analysis(session, analysis_id, marked, **before)

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from ascension import support_cli
+from core.analyses import REDRIVE_OF_MEMO
 from core.db import session_scope
 from core.settings import Settings
 from schema.activities import DETECT_HOLDS, EXTRACT_SKELETON
@@ -139,6 +140,8 @@ async def test_support_retries_a_failed_analysis_with_the_same_inputs(
     assert "not_failed" in capsys.readouterr().out
     runs = await _runs_found(client, f'WorkflowId = "{workflow_id}"', expected=2)
     assert set(runs) == {*failed_runs, body["run_id"]}
+    memo = await client.get_workflow_handle(workflow_id).describe()
+    assert (await memo.memo())[REDRIVE_OF_MEMO] == failed_runs[0]
     assert await support_cli.replay(api_settings, workflow_id=workflow_id) == 0
     assert "OK" in capsys.readouterr().out
 
