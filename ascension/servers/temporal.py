@@ -118,6 +118,8 @@ class TemporalDevServer:
     port: int
     namespace: str
     ui_port: int | None = None
+    #: The codec server the Web UI sends payloads to for display (the API's ``/codec``).
+    ui_codec_endpoint: str | None = None
     _process: ManagedProcess | None = None
 
     @property
@@ -147,6 +149,8 @@ class TemporalDevServer:
             "warn",
         ]
         cmd += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
+        if self.ui_port and self.ui_codec_endpoint:
+            cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         return cmd + search_attribute_args() + DEV_SERVER_DYNAMIC_CONFIG
 
     def start(self, timeout: float = 90) -> None:

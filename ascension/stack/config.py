@@ -159,6 +159,8 @@ def load_plan(env_file: Path, state_dir: Path | None = None) -> StackPlan:
     # The processes run in the state folder: paths must not depend on where they start.
     env["ASCENSION_DATA_DIR"] = str(settings.data_dir)
     env["ASCENSION_CACHE_DIR"] = str(settings.cache_dir)
+    # The dev server's Web UI calls the API's codec from the browser: allow its origin.
+    env.setdefault("ASCENSION_TEMPORAL_UI_ORIGIN", f"http://127.0.0.1:{settings.temporal_ui_port}")
     return StackPlan(
         settings=settings,
         env=env,

@@ -155,6 +155,7 @@ def _servers(plan: StackPlan) -> list[tuple[str, _Server]]:
                 port=plan.temporal_port,
                 namespace=settings.temporal_namespace,
                 ui_port=plan.temporal_ui_port,
+                ui_codec_endpoint=f"{plan.api_url}/codec",
             ),
         ),
     ]
