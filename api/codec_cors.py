@@ -37,7 +37,7 @@ class CodecCORS:
         if origin is None:  # not a browser's cross-origin call (the CLI, a same-origin page)
             await self.app(scope, receive, send)
             return
-        if origin == _own_origin(scope, headers):  # the sign-in page, served from /codec/
+        if _same_host(origin, headers):  # the sign-in page, served from /codec/session
             await self.app(scope, receive, send)
             return
         if self.origin is None or origin != self.origin:
@@ -93,8 +93,10 @@ class CodecCORS:
         )
 
 
-def _own_origin(scope: Scope, headers: Headers) -> str:
-    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+def _same_host(origin: str, headers: Headers) -> bool:
+    # Host and port only: behind a TLS proxy whose X-Forwarded-Proto is not trusted the app
+    # sees http while the page's origin is https, and it is still the API's own page.
+    return origin.partition("://")[2] == headers.get("host", "")
 
 
 def _refuse(origin: str) -> Response:
