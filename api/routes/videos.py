@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import delete
 from sqlmodel import col, select
 from temporalio.api.common.v1 import WorkflowExecution
@@ -15,6 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import CurrentUser, Principal, Resources, Session
 from api.errors import ApiError, not_found, responses
 from api.pinned import analysed_video_key
+from api.resources import ApiResources
+from api.thumbnails import thumbnail_url
 from core.payloads import analysis_payload_prefixes
 from core.storage import ObjectNotFound
 from schema import names
@@ -24,6 +26,11 @@ log = logging.getLogger("ascension.api")
 router = APIRouter(prefix="/videos", tags=["videos"])
 
 
+class VideoDetail(VideoPublic):
+    #: A presigned GET (1 h) of the video's thumbnail JPEG; null until an analysis made it.
+    thumbnail_url: str | None = None
+
+
 async def _own_video(session: Session, principal: Principal, video_id: uuid.UUID) -> Video:
     video = await session.get(Video, video_id)
     if video is None or video.user_id != principal.user_id:
@@ -31,17 +38,32 @@ async def _own_video(session: Session, principal: Principal, video_id: uuid.UUID
     return video
 
 
-@router.get("/{video_id}", response_model=VideoPublic, responses=responses(401, 404, 422))
-async def get_video(video_id: uuid.UUID, principal: CurrentUser, session: Session) -> VideoPublic:
-    return VideoPublic.model_validate(await _own_video(session, principal, video_id))
+async def _detail(request: Request, resources: ApiResources, video: Video) -> VideoDetail:
+    url = await thumbnail_url(request, resources, video.id)
+    return VideoDetail.model_validate(video, update={"thumbnail_url": url})
+
+
+@router.get("/{video_id}", response_model=VideoDetail, responses=responses(401, 404, 422))
+async def get_video(
+    video_id: uuid.UUID,
+    principal: CurrentUser,
+    session: Session,
+    request: Request,
+    resources: Resources,
+) -> VideoDetail:
+    return await _detail(request, resources, await _own_video(session, principal, video_id))
 
 
 @router.post(
-    "/{video_id}/save", response_model=VideoPublic, responses=responses(401, 404, 409, 422)
+    "/{video_id}/save", response_model=VideoDetail, responses=responses(401, 404, 409, 422)
 )
 async def save_video(
-    video_id: uuid.UUID, principal: CurrentUser, resources: Resources, session: Session
-) -> VideoPublic:
+    video_id: uuid.UUID,
+    principal: CurrentUser,
+    resources: Resources,
+    session: Session,
+    request: Request,
+) -> VideoDetail:
     """Keep the video: it is copied to ``saved/`` (server-side) and no longer expires.
 
     The upload itself is left for the store's 7-day rule, so an analysis still reading it is
@@ -49,7 +71,7 @@ async def save_video(
     """
     video = await _own_video(session, principal, video_id)
     if video.saved:
-        return VideoPublic.model_validate(video)
+        return await _detail(request, resources, video)
     saved_key = names.saved_key(str(video.user_id), str(video.id))
     bucket = resources.settings.bucket
     # What the latest analysis read (its copy, taken at its start), not whatever a replayed
@@ -79,7 +101,7 @@ async def save_video(
     video.expires_at = None
     session.add(video)
     await session.commit()
-    return VideoPublic.model_validate(video)
+    return await _detail(request, resources, video)
 
 
 @router.delete(

@@ -59,10 +59,17 @@ class AnalysisState(BaseModel):
     progress: Progress | None = None
     created_at: datetime
     updated_at: datetime
+    #: A presigned GET (1 h) of the video's thumbnail JPEG; null until the skeleton step made it.
+    thumbnail_url: str | None = None
+
+
+class AnalysisItem(AnalysisPublic):
+    #: A presigned GET (1 h) of the video's thumbnail JPEG; null until the skeleton step made it.
+    thumbnail_url: str | None = None
 
 
 class AnalysisPage(BaseModel):
-    items: list[AnalysisPublic]
+    items: list[AnalysisItem]
     #: Pass as `cursor` for the next page; null on the last page.
     next_cursor: str | None
 

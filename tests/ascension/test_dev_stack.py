@@ -23,6 +23,7 @@ from typing import Any
 
 import cv2
 import httpx
+import numpy as np
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -198,3 +199,15 @@ async def test_the_mobile_flow_runs_against_ascension_dev_alone(
         assert document["video"]["duration_s"] == pytest.approx(12.0, abs=0.5)
         assert document["skeleton"]["frame_count"] == document["video"]["frame_count"] > 100
         assert document["video"]["pose_coverage"] > 0.5
+
+        # The list's thumbnail: a frame of the climb, served from the folder store by a signed
+        # URL that any image widget can load without credentials.
+        listed = await http.get("/api/v1/analysis/video", headers=auth)
+        (item,) = listed.json()["items"]
+        assert item["thumbnail_url"].startswith(dev_stack + "/api/v1/objects/")
+        async with httpx.AsyncClient() as image_widget:
+            picture = await image_widget.get(item["thumbnail_url"])
+        assert picture.status_code == 200
+        assert picture.headers["content-type"] == "image/jpeg"
+        image = cv2.imdecode(np.frombuffer(picture.content, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and max(image.shape[:2]) == 640

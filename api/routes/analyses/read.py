@@ -24,12 +24,13 @@ from api.progress import read_progress
 from api.resources import ApiResources
 from api.results import StoredDocument, make_document
 from api.routes.analyses.access import ReadableAnalysis
-from api.schemas.analyses import AnalysisPage, AnalysisState, Progress
+from api.schemas.analyses import AnalysisItem, AnalysisPage, AnalysisState, Progress
+from api.thumbnails import THUMBNAIL_HEADER, thumbnail_url, thumbnail_urls
 from core.analyses import RUNNING, analysis_handle
 from core.storage import ObjectNotFound
 from schema import names
 from schema.analysis import Status
-from schema.models import Analysis, AnalysisPublic
+from schema.models import Analysis
 
 log = logging.getLogger("ascension.api")
 router = APIRouter(prefix="/analysis/video", tags=["analyses"])
@@ -43,6 +44,8 @@ router = APIRouter(prefix="/analysis/video", tags=["analyses"])
 async def list_analyses(
     principal: CurrentUser,
     session: Session,
+    request: Request,
+    resources: Resources,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AnalysisPage:
@@ -59,8 +62,12 @@ async def list_analyses(
     )
     rows = list((await session.exec(statement)).all())
     page, more = rows[:limit], len(rows) > limit
+    thumbnails = await thumbnail_urls(request, resources, (row.video_id for row in page))
     return AnalysisPage(
-        items=[AnalysisPublic.model_validate(row) for row in page],
+        items=[
+            AnalysisItem.model_validate(row, update={"thumbnail_url": thumbnails[row.video_id]})
+            for row in page
+        ],
         next_cursor=_encode_cursor(page[-1]) if more else None,
     )
 
@@ -97,11 +104,16 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     },
 )
 async def get_analysis(analysis: ReadableAnalysis, request: Request, resources: Resources) -> Any:
-    """The analysis: its progress while it runs, the result document when it is done."""
+    """The analysis: its progress while it runs, the result document when it is done (its
+    thumbnail's URL then in the X-Thumbnail-Url header)."""
+    thumbnail = await thumbnail_url(request, resources, analysis.video_id)
     if analysis.status == Status.COMPLETED:
         document = await _result_document(resources, analysis)
         if document is not None:
-            return _serve_document(request, document)
+            response = _serve_document(request, document)
+            if thumbnail is not None:
+                response.headers[THUMBNAIL_HEADER] = thumbnail
+            return response
     progress, stage = None, analysis.stage
     if analysis.status in RUNNING:
         live = await _live_progress(resources, analysis)
@@ -115,6 +127,7 @@ async def get_analysis(analysis: ReadableAnalysis, request: Request, resources: 
         progress=progress,
         created_at=analysis.created_at,
         updated_at=analysis.updated_at,
+        thumbnail_url=thumbnail,
     )
 
 
