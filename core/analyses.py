@@ -224,8 +224,8 @@ async def retry_analysis(
     ended (before its first step, during the validation wait, after a termination), and the
     Web UI shows both runs under one id. The input comes from the old run's history, with the
     hold map it had accepted, so the climber is not asked again; the price is that GPU steps
-    the old run had finished run again (a reset would have kept them). The new run counts one more
-    ``redrive``, so its events are new ones (`schema.events.AnalysisEvent.message_id`).
+    the old run had finished run again (a reset would have kept them). The new run counts one
+    more ``redrive``, so its events are new ones (`schema.events.AnalysisEvent.message_id`).
 
     Raises:
         UnknownAnalysis: no analysis has this id.
