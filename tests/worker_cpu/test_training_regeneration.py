@@ -61,7 +61,9 @@ async def _programs(resources: CpuResources, user_id: str) -> list[TrainingProgr
 
 
 async def _document(resources: CpuResources, bucket: str, program: TrainingProgram) -> dict:
-    return json.loads(gzip.decompress(await resources.store.get_bytes(bucket, program.document_key)))
+    return json.loads(
+        gzip.decompress(await resources.store.get_bytes(bucket, program.document_key))
+    )
 
 
 async def _analyse(
