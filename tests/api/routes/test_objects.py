@@ -194,3 +194,10 @@ async def test_signed_download_reads_that_object_only(embedded: Embedded) -> Non
         as_upload = await http.put(url, content=b"x", headers={"Content-Type": "image/jpeg"})
         assert as_upload.status_code == 403
     assert await embedded.store.get_bytes(embedded.bucket, key) == data
+
+
+async def test_with_an_s3_store_the_api_serves_no_objects(api: httpx.AsyncClient) -> None:
+    # The session's app stores in MinIO: its presigned URLs point there, never here.
+    response = await api.get("/api/v1/objects/ascension-videos/thumbnails/x.jpg?X-Expires=1")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
