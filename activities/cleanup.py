@@ -1,8 +1,8 @@
 """CPU activities of the daily storage cleanup (`workflows.storage_cleanup`).
 
-Expiring an upload deletes its objects first and marks the row after, batch by batch: a crash
-between the two leaves a row the next attempt finds again (deleting a missing object is a
-no-op), never a row marked expired whose upload is still stored.
+A video's row says when its unsaved upload expires (``videos.expires_at``, upload + 7 days); the
+cleanup deletes what is past it. Deleting a missing object is a no-op, so a retried or repeated
+run is harmless.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from temporalio import activity
@@ -52,11 +53,56 @@ class StorageCleanup:
 
     @activity.defn(name=EXPIRE_UNSAVED_UPLOADS.name)
     async def expire_unsaved_uploads(self, params: ExpireUploadsInput) -> ExpireUploadsResult:
-        """Delete unsaved uploads from before ``uploaded_before`` and mark their rows expired
-        (``expires_at``: the moment the 7 days ran out)."""
-        cutoff = datetime.fromisoformat(params.uploaded_before)
+        """Delete the objects of unsaved videos whose ``expires_at`` has passed.
+
+        Rows without an ``expires_at`` (written before uploads set it) get it first, from
+        their upload time, which marks them expired once it is past. Rows that expired up to
+        ``expiry_lookback_days`` ago are looked at again (their objects are normally gone by
+        then, and deleting nothing costs one request), so missed runs lose nothing and the
+        work per day stays bounded.
+        """
+        now = datetime.fromisoformat(params.now)
         kept_for = timedelta(days=params.upload_retention_days)
         result = ExpireUploadsResult()
+        await self._expire_undated(params.bucket, now - kept_for, kept_for, result)
+        after: tuple[datetime, uuid.UUID] | None = None
+        since = now - timedelta(days=params.expiry_lookback_days)
+        while True:
+            async with session_scope(self._engine) as session:
+                query = select(Video).where(
+                    col(Video.saved).is_(False),
+                    col(Video.expires_at) <= now,
+                    col(Video.expires_at) > since,
+                )
+                if after is not None:  # keyset: (expires_at, id) after the last batch
+                    query = query.where(
+                        tuple_(col(Video.expires_at), col(Video.id)) > tuple_(*after)
+                    )
+                videos = (
+                    await session.exec(
+                        query.order_by(col(Video.expires_at), col(Video.id)).limit(BATCH)
+                    )
+                ).all()
+            if not videos:
+                return result
+            for video in videos:
+                deleted = await self._delete_upload(params.bucket, video)
+                result.deleted_objects += deleted
+                result.expired_videos += int(deleted > 0)
+            last = videos[-1]
+            assert last.expires_at is not None
+            after = (last.expires_at, last.id)
+            activity.heartbeat(result.expired_videos)
+
+    async def _expire_undated(
+        self,
+        bucket: str,
+        uploaded_before: datetime,
+        kept_for: timedelta,
+        result: ExpireUploadsResult,
+    ) -> None:
+        """Expire unsaved rows without an ``expires_at`` uploaded before ``uploaded_before``:
+        their objects deleted, then the date they expired written, which marks them."""
         while True:
             async with session_scope(self._engine) as session:
                 videos = (
@@ -65,16 +111,15 @@ class StorageCleanup:
                         .where(
                             col(Video.saved).is_(False),
                             col(Video.expires_at).is_(None),
-                            col(Video.uploaded_at) < cutoff,
+                            col(Video.uploaded_at) <= uploaded_before,
                         )
-                        .order_by(col(Video.uploaded_at), col(Video.id))
                         .limit(BATCH)
                     )
                 ).all()
                 if not videos:
-                    return result
+                    return
                 for video in videos:
-                    result.deleted_objects += await self._delete_upload(params.bucket, video)
+                    result.deleted_objects += await self._delete_upload(bucket, video)
                     video.expires_at = video.uploaded_at + kept_for
                     session.add(video)
                 await session.commit()

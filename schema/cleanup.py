@@ -12,6 +12,9 @@ from schema import names
 
 #: Seed 000: an upload the climber did not save is kept this long.
 UPLOAD_RETENTION_DAYS = 7
+#: How long after its expiry a row is still looked at: six missed daily runs lose nothing, and
+#: the daily work stays bounded (older uploads are the bucket lifecycle rule's, on S3).
+EXPIRY_LOOKBACK_DAYS = 7
 
 
 @dataclass
@@ -29,13 +32,15 @@ class StorageCleanupInput:
 @dataclass
 class ExpireUploadsInput:
     bucket: str
-    #: ISO time: unsaved videos uploaded before it expire now.
-    uploaded_before: str
+    #: ISO time of the run (`workflow.now()`): unsaved videos whose ``expires_at`` is past expire.
+    now: str
     upload_retention_days: int = UPLOAD_RETENTION_DAYS
+    expiry_lookback_days: int = EXPIRY_LOOKBACK_DAYS
 
 
 @dataclass
 class ExpireUploadsResult:
+    #: Videos expired by this run: objects deleted, or a missing ``expires_at`` set.
     expired_videos: int = 0
     deleted_objects: int = 0
 

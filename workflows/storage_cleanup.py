@@ -1,15 +1,16 @@
 """StorageCleanupWorkflow: once a day, what seed 000's lifecycle promises and nothing else does.
 
-Unsaved uploads older than 7 days are deleted with their analyses' copies, and their `videos`
-rows are marked expired (``expires_at``), so the app says the video is gone instead of failing
-on a missing object. Payloads kept in the payload bucket for analyses that no longer exist
-(their video deleted while Temporal could not be reached, a cancelled deletion) are removed.
+Unsaved uploads past their ``videos.expires_at`` (set to upload + 7 days when the upload URL is
+issued) are deleted with their analyses' copies; rows without one (written before it was set)
+are marked expired with it, so the app shows every expired video as such. Payloads kept in the
+payload bucket for analyses that no longer exist (their video deleted while Temporal could not
+be reached, a cancelled deletion) are removed.
 
 Started by the Temporal Schedule `names.STORAGE_CLEANUP_SCHEDULE_ID` (`core.cleanup`), so a run
 is visible in the Web UI, missed days are not piled up (overlap: skip) and an operator can
 trigger or pause it there. The cutoff is taken from `workflow.now()`: the run's own clock, which
-the time-skipping tests move days ahead. Both activities are idempotent, so a retry or a second
-run deletes nothing twice.
+the time-skipping tests move days ahead. Both activities are idempotent: a retry or the next
+day's run finds the objects gone and deletes nothing twice.
 
 Deterministic and light by construction: this module imports only data classes and names.
 """
@@ -45,10 +46,11 @@ CLEANUP_RETRY = RetryPolicy(
 class StorageCleanupWorkflow:
     @workflow.run
     async def run(self, params: StorageCleanupInput) -> StorageCleanupResult:
-        cutoff = workflow.now() - timedelta(days=params.upload_retention_days)
         uploads = await workflow.execute_activity(
             EXPIRE_UNSAVED_UPLOADS.name,
-            ExpireUploadsInput(params.bucket, cutoff.isoformat(), params.upload_retention_days),
+            ExpireUploadsInput(
+                params.bucket, workflow.now().isoformat(), params.upload_retention_days
+            ),
             result_type=EXPIRE_UNSAVED_UPLOADS.result_type,
             task_queue=params.cpu_task_queue,
             start_to_close_timeout=CLEANUP_STEP_TIMEOUT,

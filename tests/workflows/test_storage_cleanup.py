@@ -1,10 +1,10 @@
 """The daily storage cleanup (issue 17 item 5): `StorageCleanupWorkflow` with its production
 activities on a SQLite database and the local-folder store.
 
-Time skips on the time-skipping server: a fresh upload survives a run and expires once the
-server's clock is eight days on. The Schedule itself runs on the dev server (the Java test
-server has no scheduler): created once, brought up to date without losing a pause, and a
-triggered run does the cleanup.
+Time skips on the time-skipping server: a fresh upload survives a run and is deleted once the
+server's clock is eight days on; a row written before uploads were dated gets its date. The
+Schedule itself runs on the dev server (the Java test server has no scheduler): created once,
+brought up to date without losing a pause, and a triggered run does the cleanup.
 """
 
 from __future__ import annotations
@@ -54,10 +54,20 @@ async def store(tmp_path: Path) -> LocalObjectStore:
 
 
 async def _video(
-    engine: AsyncEngine, store: LocalObjectStore, user: User, uploaded_at: datetime, *, saved=False
+    engine: AsyncEngine,
+    store: LocalObjectStore,
+    user: User,
+    uploaded_at: datetime,
+    *,
+    saved: bool = False,
+    dated: bool = True,
 ) -> Video:
-    """A video row with its upload (or saved copy) and an analysis's pinned copy stored."""
+    """A video row with its upload (or saved copy) and an analysis's pinned copy stored; an
+    unsaved one expires 7 days after its upload, as the API writes it (unless not ``dated``,
+    as rows written before that)."""
     video = Video(user_id=user.id, storage_url="", saved=saved, uploaded_at=uploaded_at)
+    if not saved and dated:
+        video.expires_at = uploaded_at + timedelta(days=7)
     user_id, video_id = str(user.id), str(video.id)
     video.storage_url = (
         names.saved_key(user_id, video_id) if saved else names.upload_key(user_id, video_id)
@@ -113,6 +123,7 @@ async def test_unsaved_uploads_expire_after_seven_days_and_orphaned_payloads_go(
     now = await time_skipping_env.get_current_time()
     user = await _user(engine)
     old = await _video(engine, store, user, now - timedelta(days=10))
+    undated = await _video(engine, store, user, now - timedelta(days=40), dated=False)
     fresh = await _video(engine, store, user, now - timedelta(hours=1))
     kept = await _video(engine, store, user, now - timedelta(days=30), saved=True)
     analysis = Analysis(video_id=kept.id, user_id=user.id)
@@ -135,11 +146,13 @@ async def test_unsaved_uploads_expire_after_seven_days_and_orphaned_payloads_go(
 
     first = await _run(client, task_queue, engine, store)
 
-    assert (first.uploads.expired_videos, first.uploads.deleted_objects) == (1, 2)
+    # The upload and the analysis's copy of each, for the expired and the undated old one.
+    assert (first.uploads.expired_videos, first.uploads.deleted_objects) == (2, 4)
     assert await _expires_at(engine, old) == old.uploaded_at + timedelta(days=7)
     assert not await store.exists(BUCKET, old.storage_url)
     assert not await store.exists(BUCKET, names.pinned_video_key(str(user.id), str(old.id), "a1"))
-    assert await _expires_at(engine, fresh) is None
+    assert await _expires_at(engine, undated) == undated.uploaded_at + timedelta(days=7)
+    assert not await store.exists(BUCKET, undated.storage_url)
     assert await store.exists(BUCKET, fresh.storage_url)
     assert await _expires_at(engine, kept) is None  # saved: never expires
     assert await store.exists(BUCKET, kept.storage_url)
@@ -150,7 +163,6 @@ async def test_unsaved_uploads_expire_after_seven_days_and_orphaned_payloads_go(
     second = await _run(client, task_queue, engine, store)
 
     assert second.uploads.expired_videos == 1  # the fresh one, now past its 7 days
-    assert await _expires_at(engine, fresh) == fresh.uploaded_at + timedelta(days=7)
     assert not await store.exists(BUCKET, fresh.storage_url)
     assert await store.exists(BUCKET, kept.storage_url)
     assert second.payloads.orphaned_analyses == 0
@@ -205,6 +217,6 @@ async def test_the_daily_schedule_is_kept_up_to_date_and_its_run_cleans_up(
             run = actions[0].action
             result = await client.get_workflow_handle(run.workflow_id).result()  # type: ignore[union-attr]
         assert result["uploads"]["expired_videos"] == 1
-        assert await _expires_at(engine, old) is not None
+        assert not await store.exists(BUCKET, old.storage_url)
     finally:
         await handle.delete()
