@@ -30,6 +30,10 @@ def test_every_key_scenario_is_recorded() -> None:
         "cancel_requested_while_awaiting_validation",
         "cancel_requested_during_skeleton",
         "route_holds_update_validation",
+        "analysis_waits_for_route_holds",
+        "route_holds_answers_a_waiting_analysis",
+        "route_holds_legacy_jobs_attached",
+        "analysis_hands_its_map_to_the_route",
     } <= names
 
 
