@@ -2,8 +2,9 @@
 
 A program is made by `TrainingProgramWorkflow` on the CPU queue (``POST /training/programs``
 starts it and answers 202 with its job id; ``training.completed.{job_id}`` follows). Every start
-regenerates from the climber's latest analysed climbs, which is how new analyses reach the plan;
-an unchanged plan is not stored twice. Profiles are checked here, by the engine itself, so an
+regenerates from the climber's latest analysed climbs, and each completed analysis starts one by
+itself (`activities.regeneration`), which is how new analyses reach the plan; an unchanged plan
+is not stored twice. Profiles are checked here, by the engine itself, so an
 unknown goal, injury, equipment or grade is a 422 listing the allowed values before anything runs.
 """
 
