@@ -78,12 +78,14 @@ async def start_or_attach_route_holds(
     )
 
 
-async def running_route_holds(client: Client, route_id: str) -> str | None:
+async def running_route_holds(
+    client: Client, route_id: str, *, rpc_timeout: timedelta | None = None
+) -> str | None:
     """The workflow id of the route's run while it detects or awaits the climber, else None:
     a video started now waits for its map instead of detecting again."""
     handle = route_holds_handle(client, route_id)
     try:
-        description = await handle.describe()
+        description = await handle.describe(rpc_timeout=rpc_timeout)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

@@ -35,6 +35,7 @@ from activities.events import record_and_publish
 from core.analyses import FINISHED, analysis_input, start_or_attach
 from core.db import session_scope
 from core.events import EventPublisher
+from core.routes import running_route_holds
 from core.settings import Settings
 from core.storage import ObjectStore
 from ingress.decisions import (
@@ -169,6 +170,11 @@ class JobMapper:
         if params is None:
             await self._answer_ended(job, legacy)
             return Ack(workflow_id, "the analysis has already ended; its events were sent")
+        if params.route_hold_map is None:
+            # As for the API: a route whose own run detects or awaits the climber is waited on.
+            params.route_holds_workflow_id = await running_route_holds(
+                self._client, params.route_id, rpc_timeout=START_RPC_TIMEOUT
+            )
         try:
             # Redelivered while running: attach. Already finished: refused (→ ack below).
             await start_or_attach(
