@@ -85,7 +85,7 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
         if params.accepted_hold_map is not None:
             # Validated in a video's analysis: stored here, by the route's one writer.
             holds.accepted = params.accepted_hold_map
-            return await self._store(params, holds.accepted, used_detected=False)
+            return await self._store(params, holds.accepted, used_detected=False, answer=True)
         try:
             detection: DetectHoldsResult = await start_gpu_step(
                 params,
@@ -122,8 +122,15 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
         return await self._store(params, accepted, used_detected=used_detected)
 
     async def _store(
-        self, params: RouteHoldsInput, accepted: HoldMap, *, used_detected: bool
+        self,
+        params: RouteHoldsInput,
+        accepted: HoldMap,
+        *,
+        used_detected: bool,
+        answer: bool = False,
     ) -> RouteHoldsResult:
+        """Store the map; with ``answer`` (a run that detected nothing), legacy jobs that
+        attached meanwhile are answered now, the route's holds being ready."""
         progress = self._progress
         progress.status = Status.PROCESSING
         await run_cpu_step(
@@ -133,6 +140,10 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
         )
         progress.status = Status.COMPLETED
         progress.percent = 100.0
+        if answer:
+            self._outcome = ("completed", None)
+            for job_id in list(self._jobs):
+                await self._publish("completed", None, job_id=job_id)
         await self._tell_waiters(accepted, None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RouteHoldsResult(

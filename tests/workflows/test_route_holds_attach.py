@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 from core.analyses import query_status, start_or_attach, submit_hold_map
 from core.routes import start_or_attach_route_holds
 from schema import names
-from schema.analysis import Status
+from schema.analysis import LegacyJobInput, Stage, Status
 from tests.utils.histories import record_history
 from tests.utils.pipeline import (
     FakePipeline,
@@ -178,8 +178,19 @@ async def test_a_handed_over_map_is_stored_without_detection(
     route = route_input(task_queue, job_id=None, accepted_hold_map=corrected_map())
     async with workers(client, task_queue, fake):
         result = await (await start_or_attach_route_holds(client, route)).result()
+        # A legacy job that lands on such a run is answered once the map is stored.
+        again = dataclasses.replace(route, route_id=str(uuid.uuid4()))
+        run = await client.start_workflow(
+            RouteHoldsWorkflow.run,
+            again,
+            id=names.route_holds_workflow_id(again.route_id),
+            task_queue=again.cpu_task_queue,
+            start_signal=names.ATTACH_LEGACY_JOB_SIGNAL,
+            start_signal_args=[LegacyJobInput("job-z", [Stage.HOLD_DETECTION])],
+        )
+        await run.result()
     assert result.status == Status.COMPLETED
     assert result.hold_count == len(corrected_map().holds)
     assert fake.calls.count("detect_holds") == 0
-    assert fake.routing_keys == []
-    assert [saved.hold_map for saved in fake.saved_routes] == [corrected_map()]
+    assert fake.routing_keys == ["hold_detection.completed.job-z"]
+    assert [saved.hold_map for saved in fake.saved_routes] == [corrected_map()] * 2
