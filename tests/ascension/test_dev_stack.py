@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from ascension.media import write_clip
 from ascension.servers.process import free_port
 from engines.holds.synth import generate_wall
+from tests.api.conftest import Climber
+from tests.api.test_analyses import V1, _put, _uploaded_video
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -104,20 +107,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
     return photo.tobytes(), clip.read_bytes()
 
 
-async def _upload(
-    http: httpx.AsyncClient, path: str, body: dict[str, Any], data: bytes, token: str
-) -> dict[str, Any]:
-    """Ask the API for an upload URL, then PUT the bytes to it as a phone does."""
-    granted = await http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
-    assert granted.status_code == 201, granted.text
-    upload = granted.json()
-    put = await http.request(
-        upload["method"], upload["upload_url"], content=data, headers=upload["headers"]
-    )
-    assert put.status_code == 200, put.text
-    return upload
-
-
 async def _next_event(socket: ClientConnection, analysis_id: str, *types: str) -> dict[str, Any]:
     """The next frame of one of ``types`` for this analysis; a failure frame ends the test."""
     while True:
@@ -135,34 +124,38 @@ async def test_the_mobile_flow_runs_against_ascension_dev_alone(
 ) -> None:
     photo, video = media
     async with httpx.AsyncClient(base_url=dev_stack, timeout=30) as http:
+        email, password = "phone@example.com", "correct horse battery"
         registered = await http.post(
-            "/api/v1/auth/register",
-            json={"email": "phone@example.com", "password": "correct horse battery"},
+            f"{V1}/auth/register", json={"email": email, "password": password}
         )
         assert registered.status_code == 201, registered.text
-        token = registered.json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
+        body = registered.json()
+        me = Climber(
+            uuid.UUID(body["user"]["id"]),
+            email,
+            password,
+            body["access_token"],
+            body["refresh_token"],
+        )
+        auth = me.headers
 
-        wall = await _upload(
-            http,
-            "/api/v1/routes/request-photo-upload",
-            {"content_type": "image/jpeg", "size_bytes": len(photo), "name": "home wall"},
-            photo,
-            token,
+        # The wall photo and the video go to the URLs the API signed, as the phone sends them.
+        granted = await http.post(
+            f"{V1}/routes/request-photo-upload",
+            json={"content_type": "image/jpeg", "size_bytes": len(photo), "name": "home wall"},
+            headers=auth,
         )
-        clip = await _upload(
-            http,
-            "/api/v1/analysis/video/request-upload",
-            {"content_type": "video/mp4", "size_bytes": len(video)},
-            video,
-            token,
-        )
-        ws_url = dev_stack.replace("http", "ws", 1) + f"/api/v1/ws?token={token}"
+        assert granted.status_code == 201, granted.text
+        wall = granted.json()
+        assert (await _put(wall, photo)).status_code == 200
+        video_id = await _uploaded_video(http, me, video)
+
+        ws_url = dev_stack.replace("http", "ws", 1) + f"{V1}/ws?token={me.access_token}"
         async with connect(ws_url, max_size=None) as socket:
             started = await http.post(
-                "/api/v1/analysis/video/start",
+                f"{V1}/analysis/video/start",
                 json={
-                    "video_id": clip["video_id"],
+                    "video_id": video_id,
                     "route_id": wall["route_id"],
                     "morphology": {"height_cm": 178, "arm_span_cm": 182},
                 },
@@ -180,7 +173,7 @@ async def test_the_mobile_flow_runs_against_ascension_dev_alone(
                 # says so a moment later, and until then the API answers 409 (try again).
                 while True:
                     validated = await http.post(
-                        f"/api/v1/analysis/video/{analysis_id}/holds",
+                        f"{V1}/analysis/video/{analysis_id}/holds",
                         json={"hold_map": hold_map},
                         headers=auth,
                     )
@@ -190,7 +183,7 @@ async def test_the_mobile_flow_runs_against_ascension_dev_alone(
                 assert validated.status_code == 200, validated.text
                 await _next_event(socket, analysis_id, "analysis_completed")
 
-        result = await http.get(f"/api/v1/analysis/video/{analysis_id}", headers=auth)
+        result = await http.get(f"{V1}/analysis/video/{analysis_id}", headers=auth)
         assert result.status_code == 200, result.text
         document = result.json()
         assert document["analysis_id"] == analysis_id
@@ -202,7 +195,7 @@ async def test_the_mobile_flow_runs_against_ascension_dev_alone(
 
         # The list's thumbnail: a frame of the climb, served from the folder store by a signed
         # URL that any image widget can load without credentials.
-        listed = await http.get("/api/v1/analysis/video", headers=auth)
+        listed = await http.get(f"{V1}/analysis/video", headers=auth)
         (item,) = listed.json()["items"]
         assert item["thumbnail_url"].startswith(dev_stack + "/api/v1/objects/")
         async with httpx.AsyncClient() as image_widget:
