@@ -35,8 +35,8 @@ from temporalio.api.common.v1 import Payload
 from api.deps import Principal, Resources, Session, authenticate
 from api.errors import ApiError, responses, unauthorized
 from core.codec import PayloadCodecService, PayloadResolveError
-from core.payload_crypto import PayloadKeyError, key_ring
-from core.payloads import make_data_converter
+from core.payload_crypto import PayloadKeyError
+from core.temporal_client import temporal_data_converter
 from schema.models import Role
 
 router = APIRouter(prefix="/codec", tags=["codec"])
@@ -85,13 +85,7 @@ def codec_service(request: Request, resources: Resources) -> PayloadCodecService
     service: PayloadCodecService | None = getattr(request.app.state, "codec", None)
     if service is None:
         settings = resources.settings
-        converter = make_data_converter(
-            resources.store,
-            settings.payload_bucket,
-            threshold=settings.payload_threshold_bytes,
-            retention_days=settings.payload_retention_days,
-            keys=key_ring(settings),
-        )
+        converter = temporal_data_converter(settings, resources.store)
         service = PayloadCodecService(converter, settings.payload_bucket)
         request.app.state.codec = service
     return service

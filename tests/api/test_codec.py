@@ -17,10 +17,13 @@ import pytest
 from fastapi import FastAPI
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from core.payload_crypto import ENCRYPTED_ENCODING, AesGcmCodec, KeyRing, new_key
 from core.settings import Settings
+from core.storage import make_object_store
+from core.temporal_client import temporal_data_converter
 from schema.analysis import StartAnalysisInput
 from schema.models import Role
 from tests.api.conftest import Climber, ClimberFactory
@@ -32,6 +35,7 @@ from tests.utils.codec import (
     payloads_in,
     running_app,
 )
+from worker_cpu.replay import replay_history
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +49,7 @@ class Encrypted:
     history_payloads: list[Payload]
     history_bytes: bytes
     params: StartAnalysisInput
+    history: WorkflowHistory
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +67,7 @@ async def encrypted(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             payloads = [p for event in raw.events for p in payloads_in(event)]
-            yield Encrypted(client, settings, payloads, history, params)
+            yield Encrypted(client, settings, payloads, history, params, raw)
 
 
 def _body(payloads: list[Payload]) -> dict:
@@ -199,3 +204,25 @@ async def test_the_web_ui_origin_alone_gets_cors_and_the_cookie_session_works(
         headers={"Origin": "http://evil.test", "Cookie": f"ascension_codec={token}"},
     )
     assert refused.status_code == 403
+
+
+async def test_the_encrypted_history_replays_with_the_ring_and_not_without(
+    encrypted: Encrypted,
+) -> None:
+    """`ascension replay` and CI decode with the same converter: the ring is what makes an
+    encrypted history readable to the replayer."""
+    store = make_object_store(encrypted.settings)
+    try:
+        with_ring = temporal_data_converter(encrypted.settings, store)
+        outcome = await replay_history(encrypted.history, data_converter=with_ring)
+        assert outcome.ok, outcome.failure
+        no_ring = encrypted.settings.model_copy(
+            update={"payload_encryption_keys": {}, "payload_encryption_key_id": None}
+        )
+        outcome = await replay_history(
+            encrypted.history, data_converter=temporal_data_converter(no_ring, store)
+        )
+        assert not outcome.ok
+        assert outcome.failure and "Failed decoding arguments" in outcome.failure
+    finally:
+        await store.close()
