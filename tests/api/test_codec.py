@@ -205,6 +205,11 @@ async def test_the_web_ui_origin_alone_gets_cors_and_the_cookie_session_works(
     )
     assert refused.status_code == 403
 
+    closed = await codec.delete("/codec/session", headers={"Origin": UI_ORIGIN})
+    assert closed.status_code == 204
+    assert 'ascension_codec=""' in closed.headers["set-cookie"]
+    assert "max-age=0" in closed.headers["set-cookie"].lower()
+
 
 async def test_the_encrypted_history_replays_with_the_ring_and_not_without(
     encrypted: Encrypted,
