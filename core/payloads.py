@@ -19,6 +19,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.aws.s3driver import S3StorageDriver, S3StorageDriverClient
 from temporalio.converter import (
     DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     ExternalStorage,
     StorageDriver,
     StorageDriverClaim,
@@ -200,9 +201,19 @@ def make_data_converter(
     With a key ring, payloads are AES-GCM encrypted under its active key (`AesGcmCodec`). The
     SDK runs the codec before external storage, so history and the bucket both hold
     ciphertext; the threshold is then measured on the encrypted size (a few bytes more).
+    Failure messages and stack traces are encrypted too while a key is active.
     """
     client = ObjectStoreS3Client(store, retention_days=retention_days)
     driver = AnalysisScopedDriver(client, bucket)
     storage = ExternalStorage(drivers=[driver], payload_size_threshold=threshold)
     codec = AesGcmCodec(keys) if keys is not None and not keys.empty else None
-    return DataConverter(payload_codec=codec, external_storage=storage)
+    if codec is None or keys is None or keys.active is None:
+        return DataConverter(payload_codec=codec, external_storage=storage)
+    # Failure messages and stack traces (a refused hold map names its holds) are history too:
+    # with encryption on they travel as an encoded payload, and the Web UI decodes them through
+    # the codec server like any other. Reading either form needs no setting.
+    return DataConverter(
+        payload_codec=codec,
+        external_storage=storage,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from google.protobuf import json_format
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def encrypted_api(
     api_settings: Settings, api_app: FastAPI, temporal_dev_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, FakePipeline]]:
     """The API and both workers on the session's queues, all with the same key ring."""
     settings = encrypted_settings(api_settings)
     target = temporal_dev_env.client.service_client.config.target_host
@@ -46,15 +47,15 @@ async def encrypted_api(
             gpu_worker(client, api_queue_prefix(), fake),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
         ):
-            yield api
+            yield api, fake
 
 
 async def test_the_climber_flow_works_and_history_keeps_no_hold_in_the_clear(
-    encrypted_api: httpx.AsyncClient,
+    encrypted_api: tuple[httpx.AsyncClient, FakePipeline],
     climber: ClimberFactory,
     temporal_dev_env: WorkflowEnvironment,
 ) -> None:
-    api = encrypted_api
+    api, _ = encrypted_api
     me = await climber(Tier.PREMIUM)
     route_id = await _uploaded_route(api, me)
     video_id = await _uploaded_video(api, me)
@@ -89,16 +90,52 @@ async def test_the_climber_flow_works_and_history_keeps_no_hold_in_the_clear(
 
     # Support reads the correction back through the codec.
     staff = await climber(role=Role.SUPPORT)
+    decoded = await _decoded(api, staff.headers, history)
+    assert any("corrected-by-climber" in text for text in decoded)
+    assert not any("claimData" in text for text in decoded)
+
+
+async def test_a_failure_reaches_the_climber_while_its_message_stays_out_of_history(
+    encrypted_api: tuple[httpx.AsyncClient, FakePipeline],
+    climber: ClimberFactory,
+    temporal_dev_env: WorkflowEnvironment,
+) -> None:
+    api, fake = encrypted_api
+    me = await climber(Tier.PREMIUM)
+    route_id = await _uploaded_route(api, me)
+    video_id = await _uploaded_video(api, me)
+    fake.detect_bad_input = True
+    try:
+        started = await api.post(
+            f"{V1}/analysis/video/start",
+            json={"video_id": video_id, "route_id": route_id},
+            headers=me.headers,
+        )
+        assert started.status_code == 202, started.text
+        analysis_id = started.json()["analysis_id"]
+        failed = await _wait_for(api, me, analysis_id, lambda b: b.get("status") == "failed")
+    finally:
+        fake.detect_bad_input = False
+    assert "photograph the whole wall" in failed["failure_reason"]
+
+    handle = temporal_dev_env.client.get_workflow_handle(names.analysis_workflow_id(analysis_id))
+    history = await handle.fetch_history()
+    assert b"photograph the whole wall" not in history.to_json().encode()
+    staff = await climber(role=Role.SUPPORT)
+    decoded = await _decoded(api, staff.headers, history)
+    assert any("photograph the whole wall" in text for text in decoded)
+
+
+async def _decoded(api: httpx.AsyncClient, headers: dict, history: WorkflowHistory) -> list[str]:
+    """Every payload of ``history`` (failures' encoded messages included) through the codec."""
     payloads = [p for event in history.events for p in payloads_in(event)]
     answer = await api.post(
         "/codec/decode",
         json={"payloads": [json_format.MessageToDict(p) for p in payloads]},
-        headers=staff.headers,
+        headers=headers,
     )
     assert answer.status_code == 200, answer.text
-    decoded = [_data(item) for item in answer.json()["payloads"]]
-    assert any("corrected-by-climber" in text for text in decoded)
-    assert not any("claimData" in text for text in decoded)
+    return [_data(item) for item in answer.json()["payloads"]]
 
 
 def _data(item: dict) -> str:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.sdk.v1.external_storage_pb2 import ExternalStorageReference
+from temporalio.exceptions import ApplicationError
 
 from core.codec import PayloadCodecService, PayloadResolveError
 from core.payload_crypto import ENCRYPTED_ENCODING, KeyRing, PayloadKeyError, new_key
@@ -89,3 +91,19 @@ async def test_a_payload_under_a_key_the_ring_lacks_is_a_clear_error(tmp_path: P
     reader = make_data_converter(LocalObjectStore(tmp_path), BUCKET, keys=_ring("k2", k2=new_key()))
     with pytest.raises(PayloadKeyError, match="key id 'k1', which is not in the key ring"):
         await PayloadCodecService(reader, BUCKET).decode([sealed])
+
+
+async def test_failure_messages_are_encrypted_while_a_key_is_active(tmp_path: Path) -> None:
+    converter = make_data_converter(LocalObjectStore(tmp_path), BUCKET, keys=_ring())
+    failure = Failure()
+    refusal = ApplicationError("hold 'h12' is unknown", type="InvalidHoldMap", non_retryable=True)
+    await converter.encode_failure(refusal, failure)
+    assert b"h12" not in failure.SerializeToString()
+    assert failure.encoded_attributes.metadata["encoding"] == ENCRYPTED_ENCODING
+    back = await converter.decode_failure(failure)
+    assert isinstance(back, ApplicationError) and back.message == "hold 'h12' is unknown"
+    # Without an active key the message stays where readers of old histories expect it.
+    plain = Failure()
+    off = make_data_converter(LocalObjectStore(tmp_path), BUCKET, keys=_ring(None))
+    await off.encode_failure(refusal, plain)
+    assert plain.message == "hold 'h12' is unknown"
