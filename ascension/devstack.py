@@ -33,13 +33,21 @@ async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
     stop = stop_on_signals()
 
     async with contextlib.AsyncExitStack() as stack:
+        api_settings = settings
         if settings.temporal_address is None:
+            # The Web UI reads payloads (stored or encrypted) through this API's codec, which
+            # must allow the UI's origin (unless one is configured already).
+            codec = f"http://127.0.0.1:{settings.api_port}/codec" if api else None
+            if api and settings.temporal_ui_origin is None:
+                origin = f"http://127.0.0.1:{settings.temporal_ui_port}"
+                api_settings = settings.model_copy(update={"temporal_ui_origin": origin})
             env = await start_dev_server(
                 settings,
                 port=settings.temporal_dev_port,
                 ui=True,
                 ui_port=settings.temporal_ui_port,
                 db_file=settings.data_dir / "temporal.db",
+                ui_codec_endpoint=codec,
             )
             stack.push_async_callback(env.shutdown)
             print(f"Temporal dev server  127.0.0.1:{settings.temporal_dev_port}", flush=True)
@@ -49,11 +57,11 @@ async def run_dev_stack(settings: Settings, *, api: bool = True) -> None:
 
         tasks: list[asyncio.Task[None]] = []
         if api:
-            from api.app import uvicorn_options
+            from api.app import create_app, uvicorn_options
 
             server = _EmbeddedServer(
                 uvicorn.Config(
-                    "api.app:app",
+                    create_app(api_settings),
                     host=settings.api_host,
                     port=settings.api_port,
                     **uvicorn_options(settings),
