@@ -32,11 +32,17 @@ def add_parser(sub: Any) -> None:
     holds.add_argument("--seed", type=int, default=None, help="default: the shipped recipe")
     holds.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     holds.add_argument(
-        "--first-cycle",
+        "--resume",
         type=Path,
         default=None,
-        help="weights of the first cycle of this same recipe (e.g. an earlier run's --out): "
-        "start at the warm restart instead of from random weights; same result, 20 %% of the time",
+        help="weights of the first cycles of this same recipe (an earlier run's --out, or a "
+        "release's weights): train only the cycles after them; same result, a fraction of the time",
+    )
+    holds.add_argument(
+        "--resume-cycles",
+        type=int,
+        default=None,
+        help="how many cycles --resume holds (default: read from its metadata)",
     )
     holds.add_argument(
         "--calibrate-only",
@@ -66,10 +72,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     if args.calibrate_only:
         return _recalibrate(args.data, args.out, device)
+    resume_cycles = 1
+    if args.resume is not None:
+        if not args.resume.is_file():
+            console.print(f"[red]{args.resume} does not exist[/]")
+            return 2
+        resume_cycles = args.resume_cycles or _cycles_in(args.resume, config)
     console.print(
         f"training the hold detector on {args.data} ({device}), {config.epochs} epochs "
-        f"+ {config.restart_epochs} after a warm restart"
-        + (f" (first cycle from {args.first_cycle})" if args.first_cycle else "")
+        + "".join(f"+ {r.epochs} after a warm restart " for r in config.restarts)
+        + (f"(the first {resume_cycles} cycle(s) from {args.resume})" if args.resume else "")
     )
     columns = (
         TextColumn("{task.description}"),
@@ -100,16 +112,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.update(tasks[stage], completed=done, info=text)
 
         result = train_hold_detector(
-            args.data, config, device=device, progress=progress, first_cycle=args.first_cycle
+            args.data,
+            config,
+            device=device,
+            progress=progress,
+            resume=args.resume,
+            resume_cycles=resume_cycles,
         )
     history = [asdict(r) for r in result.history]
-    if args.first_cycle is not None:
-        history = _first_cycle_history(args.first_cycle, config.epochs) + history
+    if args.resume is not None:
+        history = _earlier_history(args.resume, config.epochs_after(resume_cycles)) + history
     meta = export_torchscript(result, config, args.out)
     log = {
         "config": asdict(config),
         "meta": meta,
-        "first_cycle": str(args.first_cycle) if args.first_cycle else None,
+        "resumed_from": str(args.resume) if args.resume else None,
+        "resumed_cycles": resume_cycles if args.resume else 0,
         "history": history,
         "excluded": result.split.excluded,
         "evaluation_photos": [p.path.name for p in result.split.evaluation],
@@ -165,9 +183,30 @@ def _recalibrate(data: Path, weights: Path, device: str) -> int:
     return 0
 
 
-def _first_cycle_history(weights: Path, epochs: int) -> list[dict[str, Any]]:
-    """The per-epoch log of the run that produced ``weights`` (its ``.train.json``), up to the
-    end of its first cycle, so a resumed run's log still tells the whole story."""
+def _cycles_in(weights: Path, config: Any) -> int:
+    """How many of ``config``'s cycles ``weights`` holds, from its metadata ("cycles", or the
+    epochs it was trained for)."""
+    import torch
+
+    from engines.holds.learned.train import METADATA_FILE
+
+    extra = {METADATA_FILE: ""}
+    try:
+        torch.jit.load(str(weights), map_location="cpu", _extra_files=extra)
+        meta = json.loads(extra[METADATA_FILE] or "{}")
+    except (RuntimeError, ValueError):
+        meta = {}
+    if "cycles" in meta:
+        return int(meta["cycles"])
+    for cycles in range(1, config.cycles + 1):
+        if config.epochs_after(cycles) == meta.get("epochs"):
+            return cycles
+    raise SystemExit(f"{weights} does not say how many cycles it holds: pass --resume-cycles")
+
+
+def _earlier_history(weights: Path, epochs: int) -> list[dict[str, Any]]:
+    """The per-epoch log of the run that produced ``weights`` (its ``.train.json``), up to
+    ``epochs``, so a resumed run's log still tells the whole story."""
     log_path = weights.with_suffix(".train.json")
     if not log_path.is_file():
         return []

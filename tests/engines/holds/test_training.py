@@ -25,7 +25,12 @@ from engines.holds.learned.data import (
     split_dataset,
 )
 from engines.holds.learned.targets import Detections, build_targets, decode, fuse_scales
-from engines.holds.learned.train import TrainConfig, export_torchscript, train_hold_detector
+from engines.holds.learned.train import (
+    Restart,
+    TrainConfig,
+    export_torchscript,
+    train_hold_detector,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -135,10 +140,11 @@ def test_sizes_fuse_one_object_into_one_box_scored_by_how_many_sizes_saw_it() ->
     assert fuse_scales([small]) is small
 
 
-def _tiny(restart_epochs: int = 1) -> TrainConfig:
+def _tiny(restarts: int = 2) -> TrainConfig:
+    zoom = CropSettings(size=128, long_side=256, scale_range=(0.8, 2.0))
     return TrainConfig(
         epochs=1,
-        restart_epochs=restart_epochs,
+        restarts=(Restart(1), Restart(1, crop=zoom))[:restarts],
         crops_per_photo=1,
         batch=2,
         crop=CropSettings(size=128, long_side=256),
@@ -151,8 +157,8 @@ def _tiny(restart_epochs: int = 1) -> TrainConfig:
 def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path: Path) -> None:
     config = _tiny()
     result = train_hold_detector(dataset, config)
-    # One epoch of each cycle: the first from random weights, the second after the restart.
-    assert [r.epoch for r in result.history] == [1, 2]
+    # One epoch of each cycle: the first from random weights, the others after each restart.
+    assert [r.epoch for r in result.history] == [1, 2, 3]
     assert all(np.isfinite(r.loss) and r.calibration is not None for r in result.history)
     meta = export_torchscript(result, config, tmp_path / "holds.pt")
     assert meta["long_sides"] in ([256], [224, 256]) and meta["long_side"] == meta["long_sides"][0]
@@ -167,15 +173,16 @@ def test_one_tiny_epoch_exports_weights_production_loads(dataset: Path, tmp_path
 def test_starting_at_the_restart_gives_the_whole_run_s_weights(
     dataset: Path, tmp_path: Path
 ) -> None:
-    """``--first-cycle`` is a shortcut, not another recipe: the second cycle depends only on the
-    first one's weights, so resuming there reproduces the full run bit for bit."""
+    """``--resume`` is a shortcut, not another recipe: each cycle depends only on the previous
+    one's weights, so resuming after one or two cycles reproduces the full run bit for bit."""
     import torch
 
     whole = train_hold_detector(dataset, _tiny()).net.state_dict()
-    first = train_hold_detector(dataset, _tiny(restart_epochs=0))
-    saved = tmp_path / "first_cycle.pt"
-    torch.save(first.net.state_dict(), saved)
-    resumed = train_hold_detector(dataset, _tiny(), first_cycle=saved)
-    assert [r.epoch for r in resumed.history] == [2]
-    for name, tensor in resumed.net.state_dict().items():
-        assert torch.equal(tensor, whole[name]), name
+    for cycles in (1, 2):
+        earlier = train_hold_detector(dataset, _tiny(restarts=cycles - 1))
+        saved = tmp_path / f"cycles_{cycles}.pt"
+        torch.save(earlier.net.state_dict(), saved)
+        resumed = train_hold_detector(dataset, _tiny(), resume=saved, resume_cycles=cycles)
+        assert [r.epoch for r in resumed.history] == [2, 3][cycles - 1 :]
+        for name, tensor in resumed.net.state_dict().items():
+            assert torch.equal(tensor, whole[name]), (cycles, name)
