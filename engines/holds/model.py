@@ -40,6 +40,10 @@ _FORMAT = "centernet-v1"
 _CLASSES = ("hold", "volume")
 
 
+#: The long sides of `HoldModel.detect_close_up`'s passes.
+CLOSE_UP_SIDES = (224, 256, 288)
+
+
 @dataclass
 class BoxDetections:
     """What the model found on one photo: boxes normalised to the photo (x0, y0, x1, y1).
@@ -90,6 +94,26 @@ class HoldModel:
         return BoxDetections(
             found.boxes[keep], found.scores[keep], found.classes[keep] == _CLASSES.index("volume")
         )
+
+    def detect_close_up(self, image_bgr: np.ndarray) -> BoxDetections:
+        """Objects on the photo seen small (`CLOSE_UP_SIDES`, fused, mirrored), with any score.
+
+        Why: a photo filled by one or two volumes shows them larger than anything the net
+        learned (training scales top out near 1.4x of a 768 px wall), so the normal sizes find
+        nothing at all. Seen at about 256 px the same volume is wall-sized again and found,
+        though with a low score: the caller decides with its own cut (`detect`'s rule).
+        """
+        from engines.holds.learned.infer import detect_boxes_at_sizes
+
+        found = detect_boxes_at_sizes(
+            self.module,
+            image_bgr,
+            long_sides=CLOSE_UP_SIDES,
+            threshold=0.05,
+            device=self.device,
+            flip=True,
+        )
+        return BoxDetections(found.boxes, found.scores, found.classes == _CLASSES.index("volume"))
 
 
 def load_hold_model(weights_path: Path = SHIPPED_WEIGHTS, *, device: str = "cpu") -> HoldModel:

@@ -19,6 +19,7 @@ from engines.holds import (
     BoxDetections,
     CloseUpPhotoError,
     InvalidPhotoError,
+    NoHoldsFoundError,
     decode_photo,
     detect_holds,
     load_hold_model,
@@ -124,3 +125,25 @@ def test_a_photo_filled_by_one_or_two_holds_is_a_close_up() -> None:
     # The same large hold among ordinary ones is just a big hold on a wall.
     wall = _Boxes([(0.1, 0.1, 0.8, 0.7), (0.85, 0.8, 0.9, 0.85), (0.05, 0.85, 0.09, 0.9)])
     assert len(detect_holds(image, model=wall).hold_map.holds) == 3  # type: ignore[arg-type]
+
+
+CLOSE_UPS = Path(__file__).resolve().parents[2] / "data" / "real_closeups" / "images"
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+@pytest.mark.parametrize("photo", sorted(CLOSE_UPS.iterdir()), ids=lambda p: p.name[:8])
+def test_a_real_volume_close_up_is_refused_as_a_close_up(model, photo: Path) -> None:  # type: ignore[no-untyped-def]
+    """A volume filling the photo is larger than anything the net learned: the normal sizes
+    find nothing, and the climber must hear "step back", not "no holds here"."""
+    image = decode_photo(photo.read_bytes())
+    assert len(model.detect(image).scores) == 0
+    with pytest.raises(CloseUpPhotoError, match="whole wall section"):
+        detect_holds(image, model=model)
+
+
+@pytest.mark.skipif(not OPENCV_DATA.is_dir(), reason="opencv-doc examples are not installed")
+@pytest.mark.parametrize("name", ["aero1.jpg", "orange.jpg", "starry_night.jpg"])
+def test_a_photo_with_nothing_to_climb_is_not_called_a_close_up(model, name: str) -> None:  # type: ignore[no-untyped-def]
+    image = decode_photo((OPENCV_DATA / name).read_bytes())
+    with pytest.raises(NoHoldsFoundError, match="couldn't find any climbing holds"):
+        detect_holds(image, model=model)
