@@ -64,6 +64,39 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     cpu_task_queue: str = names.CPU_TASK_QUEUE
     gpu_task_queue: str = names.GPU_TASK_QUEUE
+    # A frontend outside the cluster (Temporal Cloud) needs TLS and an API key or a client
+    # certificate; the Helm chart's frontend inside the cluster answers in the clear.
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="Temporal Cloud API key (sent as a bearer token); implies TLS."
+    )
+    temporal_tls: bool | None = Field(
+        default=None,
+        description="TLS to the Temporal frontend; unset = on when an API key or a client "
+        "certificate is set, off otherwise.",
+    )
+    temporal_tls_ca_path: Path | None = Field(
+        default=None,
+        description="PEM of the CA the frontend's certificate is checked against; "
+        "unset = the system's roots.",
+    )
+    temporal_tls_cert_path: Path | None = Field(
+        default=None, description="PEM client certificate for mTLS (with temporal_tls_key_path)."
+    )
+    temporal_tls_key_path: Path | None = Field(
+        default=None, description="PEM private key of temporal_tls_cert_path."
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None,
+        description="Name the frontend's certificate is checked against (SNI), "
+        "when it differs from the host in temporal_address.",
+    )
+    worker_graceful_shutdown_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="After SIGTERM, how long a worker lets running activities finish before "
+        "cancelling them (Temporal retries a cancelled attempt elsewhere). Keep the pod's "
+        "terminationGracePeriodSeconds above it.",
+    )
 
     # --- Application database ------------------------------------------------------------------
     database_url: str | None = Field(
@@ -212,6 +245,13 @@ class Settings(BaseSettings):
         from core.payload_crypto import key_ring
 
         key_ring(self)
+        return self
+
+    @model_validator(mode="after")
+    def _check_temporal_tls(self) -> Settings:
+        # Half a client identity fails only at the first connection, far from its cause.
+        if (self.temporal_tls_cert_path is None) != (self.temporal_tls_key_path is None):
+            raise ValueError("temporal_tls_cert_path and temporal_tls_key_path go together")
         return self
 
     @field_validator("s3_public_endpoint")

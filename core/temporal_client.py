@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
 
 from core.payload_crypto import key_ring
 from core.payloads import make_data_converter
@@ -13,6 +14,30 @@ from core.storage import ObjectStore
 
 def temporal_target(settings: Settings) -> str:
     return settings.temporal_address or f"127.0.0.1:{settings.temporal_dev_port}"
+
+
+def temporal_tls(settings: Settings) -> TLSConfig | bool:
+    """The TLS the frontend needs: off for a cluster-internal frontend (the Helm chart's), on with
+    the system's roots for Temporal Cloud with an API key, mTLS with a client certificate.
+
+    Files are read here, at connection time, so a rotated certificate (a remounted Kubernetes
+    Secret) is picked up by the next process start without any other change.
+    """
+    cert, key = settings.temporal_tls_cert_path, settings.temporal_tls_key_path
+    ca, name = settings.temporal_tls_ca_path, settings.temporal_tls_server_name
+    wanted = settings.temporal_tls
+    if wanted is None:
+        wanted = settings.temporal_api_key is not None or cert is not None
+    if not wanted:
+        return False
+    if cert is None and ca is None and name is None:
+        return True
+    return TLSConfig(
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+        domain=name,
+        client_cert=cert.read_bytes() if cert else None,
+        client_private_key=key.read_bytes() if key else None,
+    )
 
 
 def temporal_data_converter(settings: Settings, store: ObjectStore) -> DataConverter:
@@ -37,4 +62,8 @@ async def connect_temporal(
         target or temporal_target(settings),
         namespace=settings.temporal_namespace,
         data_converter=converter,
+        tls=temporal_tls(settings),
+        api_key=(
+            settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+        ),
     )

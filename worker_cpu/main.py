@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from temporalio.service import RPCError
 
@@ -24,7 +25,12 @@ async def run_cpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
             await ensure_cleanup_schedule(client, settings)
         except RPCError as err:  # the worker's own job goes on; the next start tries again
             log.warning("the daily storage cleanup schedule could not be set: %s", err)
-        worker = build_cpu_worker(client, res, task_queue=settings.cpu_task_queue)
+        worker = build_cpu_worker(
+            client,
+            res,
+            task_queue=settings.cpu_task_queue,
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
+        )
         log.info("CPU worker polling %s on %s", settings.cpu_task_queue, temporal_target(settings))
         async with worker:
             await stop.wait()

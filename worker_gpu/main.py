@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from core.settings import Settings
 from core.signals import stop_on_signals
@@ -23,7 +24,15 @@ async def run_gpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
         # Before polling: the first video should not pay for the processes' start-up either.
         pose_pool = await asyncio.to_thread(start_pose_pool, settings)
         worker = build_gpu_worker(
-            client, store, settings, task_queue=settings.gpu_task_queue, pose_pool=pose_pool
+            client,
+            store,
+            settings,
+            task_queue=settings.gpu_task_queue,
+            pose_pool=pose_pool,
+            # SIGTERM (a pod's eviction): running steps get this long to finish; past it they
+            # are cancelled and Temporal retries them on another worker (a skeleton resumes
+            # from its stored chunks).
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_s),
         )
         log.info(
             "GPU worker polling %s on %s (%s, %d slots, %d pose processes)",
