@@ -19,7 +19,8 @@ from api.codec_cors import CodecCORS
 from api.edge import RequestGuard
 from api.errors import install_error_handlers, responses
 from api.events.hub import EventHub
-from api.metrics import install_metrics
+from api.metrics import RouteTemplates, install_metrics
+from api.request_log import RequestLogMiddleware
 from api.resources import ApiResources, RateLimits, TemporalConnection
 from api.results import DocumentCache
 from api.routes import (
@@ -149,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(viewer_api, prefix="/api/v1")
     # Temporal's remote codec protocol, where the Web UI expects it (not under /api/v1).
     app.include_router(codec_router)
+    # The request's ids on its log lines, and one line per request (`api.request_log`).
+    app.add_middleware(RequestLogMiddleware, templates=RouteTemplates(app))
     # Outermost, so it times everything (GZip included).
     install_metrics(app)
     return app

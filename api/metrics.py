@@ -11,6 +11,11 @@ paths never create series; unknown methods share one label value.
 
 ``GET /metrics`` answers only a scraper presenting ``metrics_token`` as a bearer token, and is
 off (404) while none is configured.
+
+Analyses by status come from the database at each scrape (one grouped count): the rows are the
+fleet-wide truth, where any one worker process sees only the analyses it happened to run. The
+workers' own figures (processing time, failures, backlog, GPU) are on their endpoints
+(`core.telemetry`).
 """
 
 from __future__ import annotations
@@ -33,9 +38,15 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, unauthorized
+from core.db import session_scope
+from schema.analysis import Status
+from schema.models import Analysis
 
 METRICS_PATH = "/metrics"
 #: Route label of requests no route matched (404s, slash redirects).
@@ -100,6 +111,12 @@ class ApiMetrics:
             "WebSocket clients connected now.",
             registry=self.registry,
         )
+        self.analyses = Gauge(
+            "ascension_analyses",
+            "Analyses in the database by status, counted at each scrape.",
+            ("status",),
+            registry=self.registry,
+        )
         # (method, route, status) -> the labelled children: `labels()` costs a lock and a
         # tuple build per call; the set of keys is bounded by routes x methods x 5.
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
@@ -125,6 +142,15 @@ class ApiMetrics:
             yield
         finally:
             self.websocket_connections.dec()
+
+    async def count_analyses(self, engine: AsyncEngine) -> None:
+        """Set the by-status gauge from the database; a status with no row reads 0, so a
+        dashboard's "failed" panel shows 0 rather than no data."""
+        statement = select(Analysis.status, func.count()).group_by(Analysis.status)
+        async with session_scope(engine) as session:
+            counts = {status: count for status, count in (await session.exec(statement)).all()}
+        for status in Status:
+            self.analyses.labels(status.value).set(counts.get(status, 0))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -246,6 +272,9 @@ def install_metrics(app: FastAPI) -> ApiMetrics:
 
     async def scrape(request: Request) -> Response:
         _check_scraper(request)
+        engine = getattr(request.app.state, "engine", None)
+        if engine is not None:
+            await metrics.count_analyses(engine)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_api_route(METRICS_PATH, scrape, methods=["GET"], include_in_schema=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from core.logs import LogFormat, configure_logging
 from core.redact import install_log_redaction
 from core.settings import get_settings
 from schema.analysis import Tier
@@ -105,6 +106,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         host=settings.api_host,
         port=settings.api_port,
         reload=args.reload,
+        # JSON logs: no config of uvicorn's own, so its records reach the root's JSON handler.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         **uvicorn_options(settings),
     )
     return 0
@@ -325,12 +328,18 @@ COMMANDS = {
 }
 
 
+def _log_format() -> LogFormat:
+    """``ASCENSION_LOG_FORMAT``; text while the settings cannot be read (the command itself then
+    reports what is wrong with them)."""
+    try:
+        return get_settings().log_format
+    except ValueError:
+        return "text"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(_log_format(), level=logging.DEBUG if args.verbose else logging.INFO)
     install_log_redaction()  # no token, password hash or presigned signature in any log
     return COMMANDS[args.command](args)
 

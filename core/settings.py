@@ -224,6 +224,28 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends to GET /metrics; unset = /metrics disabled.",
     )
 
+    # --- Logs and worker metrics -----------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record; json: one JSON object per line, with "
+        "analysis_id and workflow_id fields where known (core/logs.py).",
+    )
+    cpu_worker_metrics_bind: str | None = Field(
+        default=None,
+        description="host:port where the CPU worker serves Prometheus metrics (Temporal SDK "
+        "and Ascension's own, at /metrics); unset = no endpoint.",
+    )
+    gpu_worker_metrics_bind: str | None = Field(
+        default=None,
+        description="host:port of the GPU worker's Prometheus endpoint; unset = none.",
+    )
+    metrics_sample_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often a worker samples its task queue's backlog (and GPU "
+        "utilisation) for its metrics endpoint; Prometheus' default scrape interval.",
+    )
+
     # --- Test harness ---------------------------------------------------------------------------
     test_reuse_servers: bool = Field(
         default=False,

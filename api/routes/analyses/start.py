@@ -24,6 +24,7 @@ from api.quota import consume_quota, refund_quota
 from api.resources import ApiResources
 from api.schemas.analyses import MorphologyIn, StartedAnalysis, StartRequest
 from core.analyses import analysis_input, start_or_attach
+from core.logs import bind_log_fields
 from core.routes import running_route_holds
 from schema import names
 from schema.analysis import Morphology, Status
@@ -196,9 +197,12 @@ async def _ensure_started(
 
 
 def _started(analysis: Analysis) -> StartedAnalysis:
+    workflow_id = names.analysis_workflow_id(str(analysis.id))
+    # The request's log line names the analysis it started (or found again).
+    bind_log_fields(analysis_id=str(analysis.id), workflow_id=workflow_id)
     return StartedAnalysis(
         analysis_id=analysis.id,
         job_id=analysis.id,
-        workflow_id=names.analysis_workflow_id(str(analysis.id)),
+        workflow_id=workflow_id,
         status=analysis.status,
     )
