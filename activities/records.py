@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.db import session_scope
 from core.storage import ObjectStore
+from core.telemetry import count_finished_analysis, observe_processing_time
 from engines.document.assemble import StoredSteps, assemble_result_document
 from schema import names
 from schema.activities import PERSIST_RESULTS, RECORD_ANALYSIS_STATUS, SAVE_ROUTE_HOLDS
@@ -92,6 +93,8 @@ class AnalysisRecords:
                 analysis.completed_at = now
             session.add(analysis)
             await session.commit()
+        if params.status in (Status.FAILED, Status.CANCELLED):
+            count_finished_analysis(params.status.value)
 
     @activity.defn(name=PERSIST_RESULTS.name)
     async def persist_results(self, params: PersistResultsInput) -> None:
@@ -131,6 +134,8 @@ class AnalysisRecords:
                 setattr(metrics, key, value)
             session.add(metrics)
             await session.commit()
+        count_finished_analysis(Status.COMPLETED.value)
+        observe_processing_time(params.processing_time_ms)
 
     @activity.defn(name=SAVE_ROUTE_HOLDS.name)
     async def save_route_holds(self, params: SaveRouteHoldsInput) -> None:

@@ -10,6 +10,7 @@ from core.payload_crypto import key_ring
 from core.payloads import make_data_converter
 from core.settings import Settings
 from core.storage import ObjectStore
+from core.telemetry import process_runtime
 
 
 def temporal_target(settings: Settings) -> str:
@@ -53,15 +54,24 @@ def temporal_data_converter(settings: Settings, store: ObjectStore) -> DataConve
 
 
 async def connect_temporal(
-    settings: Settings, store: ObjectStore, *, target: str | None = None
+    settings: Settings,
+    store: ObjectStore,
+    *,
+    target: str | None = None,
+    metrics_bind: str | None = None,
 ) -> Client:
     """A client whose payloads over the threshold go to ``settings.payload_bucket``, encrypted
-    when the settings name an active payload key."""
+    when the settings name an active payload key.
+
+    ``metrics_bind`` (a worker's ``*_worker_metrics_bind``) connects through the process's one
+    runtime that serves Prometheus there (`core.telemetry`): the workers built on this client
+    report the SDK's metrics and Ascension's own on it. Without it, the SDK's default runtime."""
     converter = temporal_data_converter(settings, store)
     return await Client.connect(
         target or temporal_target(settings),
         namespace=settings.temporal_namespace,
         data_converter=converter,
+        runtime=process_runtime(metrics_bind),
         tls=temporal_tls(settings),
         api_key=(
             settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None

@@ -9,6 +9,7 @@ from datetime import timedelta
 from core.settings import Settings
 from core.signals import stop_on_signals
 from core.storage import make_object_store
+from core.telemetry import sample_worker_metrics
 from core.temporal_client import connect_temporal, temporal_target
 from worker_gpu.worker import activity_slots, build_gpu_worker, cuda_available, start_pose_pool
 
@@ -20,7 +21,9 @@ async def run_gpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
     store = make_object_store(settings)
     pose_pool = None
     try:
-        client = await connect_temporal(settings, store)
+        client = await connect_temporal(
+            settings, store, metrics_bind=settings.gpu_worker_metrics_bind
+        )
         # Before polling: the first video should not pay for the processes' start-up either.
         pose_pool = await asyncio.to_thread(start_pose_pool, settings)
         worker = build_gpu_worker(
@@ -42,7 +45,15 @@ async def run_gpu_worker(settings: Settings, *, stop: asyncio.Event | None = Non
             activity_slots(settings),
             pose_pool.workers if pose_pool else 1,
         )
-        async with worker:
+        if settings.gpu_worker_metrics_bind:
+            log.info("GPU worker metrics at http://%s/metrics", settings.gpu_worker_metrics_bind)
+        # The vision queue's activity backlog is what the autoscaler reads (seed: > 50 scales
+        # out); GPU utilisation is sampled only where a driver reports it.
+        queues = [(settings.gpu_task_queue, "activity")]
+        sampling = sample_worker_metrics(
+            client, queues, interval_s=settings.metrics_sample_interval_s, gpu=True
+        )
+        async with worker, sampling:
             await stop.wait()
     finally:
         if pose_pool is not None:
