@@ -88,6 +88,11 @@ WAIT_FOR_ROUTE_HOLDS_PATCH = "analysis-waits-for-route-holds"
 #: `workflow.patched` id: an analysis hands the map its climber validated to the route's run,
 #: the one writer of ``routes.hold_map``, instead of storing it itself.
 ONE_ROUTE_MAP_WRITER_PATCH = "route-holds-run-writes-route-map"
+#: `workflow.patched` id: the analysis's bookkeeping steps (status rows, events, the result's
+#: persistence, the training-regeneration request, the upload's cleanup) run as local
+#: activities on the workflow's own worker (`analysis_steps.BOOKKEEPING`); runs recorded before
+#: it schedule each through the CPU task queue.
+LOCAL_BOOKKEEPING_PATCH = "bookkeeping-as-local-activities"
 
 
 def explain(err: ActivityError, stage: Stage, gpu_schedule_to_start_s: float) -> str:

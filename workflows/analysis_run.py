@@ -14,7 +14,9 @@ from typing import Any, Final, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
 
+from workflows.analysis_policies import LOCAL_BOOKKEEPING_PATCH
 from workflows.analysis_steps import (
+    BOOKKEEPING,
     LegacyJobs,
     Progress,
     Stop,
@@ -134,7 +136,14 @@ class AnalysisRun(HoldValidationHandlers):
             self._current = None
 
     async def _cpu(self, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
-        return await run_cpu_step(self._params, activity, arg)
+        local = activity.name in BOOKKEEPING and self._local_bookkeeping()
+        return await run_cpu_step(self._params, activity, arg, local=local)
+
+    @staticmethod
+    def _local_bookkeeping() -> bool:
+        """Whether this run's bookkeeping steps are local activities (`analysis_steps.BOOKKEEPING`
+        says why each may be); runs recorded before schedule them on the CPU queue."""
+        return workflow.patched(LOCAL_BOOKKEEPING_PATCH)
 
     async def _await_route_holds(self, workflow_id: str) -> HoldMap | None:
         """Wait for the route's own run (``workflow_id``), which detected the holds and waits
@@ -221,4 +230,4 @@ class AnalysisRun(HoldValidationHandlers):
             reason=reason,
             redrive=params.redrive,
         )
-        await publish_event(params, event)
+        await publish_event(params, event, local=self._local_bookkeeping())

@@ -31,12 +31,54 @@ from workflows.analysis_policies import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from schema.activities import PUBLISH_EVENT, ActivitySpec
+    from schema.activities import (
+        CLEANUP_UPLOAD,
+        PERSIST_RESULTS,
+        PUBLISH_EVENT,
+        RECORD_ANALYSIS_STATUS,
+        REQUEST_TRAINING_REGENERATION,
+        ActivitySpec,
+    )
     from schema.analysis import LegacyJobInput, Stage, Status, Tier
     from schema.events import AnalysisEvent
 
 InT = TypeVar("InT")
 OutT = TypeVar("OutT")
+
+#: The analysis's bookkeeping steps, run as local activities under `LOCAL_BOOKKEEPING_PATCH`.
+#:
+#: A regular activity costs a round trip through the server (schedule, dispatch to a poller,
+#: completion, a new workflow task): ~100 ms each on the dev server of a loaded 2-core machine,
+#: nine of them per analysis. A local activity runs on the workflow's own worker inside the
+#: workflow task and is recorded as a marker, so consecutive ones cost no round trip. The price:
+#: it is at-least-once per workflow task (a worker that dies before the task completes runs it
+#: again), is invisible to `describe` while it runs, and holds the workflow task, so it must be
+#: short, idempotent and on the CPU worker (which registers every CPU activity). Each one is:
+#:
+#: - ``record_analysis_status``: one UPDATE of the analysis row; writing it twice is the same row.
+#: - ``publish_event``: inserted once per ``message_id`` (ON CONFLICT DO NOTHING), then published
+#:   under that id; a re-run publishes an exact copy, as an activity retry after a lost confirm
+#:   already may, and consumers deduplicate on it. Through a broker outage it keeps retrying
+#:   for a day: past the SDK's local retry threshold (1 min) the backoff is a durable timer.
+#: - ``persist_results``: the result document is overwritten with the same bytes, then the row
+#:   and its one metrics row are updated in place.
+#: - ``request_training_regeneration``: starts a workflow under an id fixed by the analysis;
+#:   a second start finds it already started.
+#: - ``cleanup_upload``: deleting an object already gone is success.
+#:
+#: The GPU steps stay regular activities: they run on other machines for seconds to minutes
+#: and heartbeat. The hold map's hand-over starts or signals the route's run and stays regular
+#: as well: it is once per validated map, not per analysis of a known route.
+BOOKKEEPING: frozenset[str] = frozenset(
+    spec.name
+    for spec in (
+        RECORD_ANALYSIS_STATUS,
+        PUBLISH_EVENT,
+        PERSIST_RESULTS,
+        REQUEST_TRAINING_REGENERATION,
+        CLEANUP_UPLOAD,
+    )
+)
 
 
 class StepQueues(Protocol):
@@ -82,7 +124,20 @@ def start_gpu_step(
     )
 
 
-async def run_cpu_step(params: StepQueues, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
+async def run_cpu_step(
+    params: StepQueues, activity: ActivitySpec[InT, OutT], arg: InT, *, local: bool = False
+) -> OutT:
+    """Run ``activity`` on the CPU queue or, with ``local``, on this worker (`BOOKKEEPING`)."""
+    if local:
+        assert activity.name in BOOKKEEPING, activity.name
+        local_result: OutT = await workflow.execute_local_activity(
+            activity.name,
+            arg,
+            result_type=activity.result_type,
+            start_to_close_timeout=CPU_START_TO_CLOSE,
+            retry_policy=CPU_RETRY,
+        )
+        return local_result
     result: OutT = await workflow.execute_activity(
         activity.name,
         arg,
@@ -94,8 +149,18 @@ async def run_cpu_step(params: StepQueues, activity: ActivitySpec[InT, OutT], ar
     return result
 
 
-async def publish_event(params: StepQueues, event: AnalysisEvent) -> None:
-    """Publish ``event`` through the CPU queue, retrying through a broker outage."""
+async def publish_event(params: StepQueues, event: AnalysisEvent, *, local: bool = False) -> None:
+    """Publish ``event`` through the CPU queue or, with ``local``, on this worker (`BOOKKEEPING`),
+    retrying through a broker outage either way."""
+    if local:
+        await workflow.execute_local_activity(
+            PUBLISH_EVENT.name,
+            _typed(PUBLISH_EVENT, event),
+            start_to_close_timeout=CPU_START_TO_CLOSE,
+            schedule_to_close_timeout=EVENT_SCHEDULE_TO_CLOSE,
+            retry_policy=EVENT_RETRY,
+        )
+        return
     await workflow.execute_activity(
         PUBLISH_EVENT.name,
         _typed(PUBLISH_EVENT, event),

@@ -2,10 +2,13 @@
 
 A private RabbitMQ node (its own ports and data folder) is stopped while the workflow runs on the
 production CPU worker, before its completion events, and started again. The ``publish_event``
-activity fails while the broker is down and Temporal retries it under the workflow's own policy
-(1 s doubling to 1 min, for up to a day): nothing in the test shortens it. A plain consumer queue,
-durable and declared before the outage, must then hold every documented event of the analysis,
-with duplicates (a confirm lost with the connection) only as exact copies under one message id.
+activity fails while the broker is down and is retried under the workflow's own policy (1 s
+doubling to 1 min, for up to a day): nothing in the test shortens it. It runs as a local activity
+(`workflows.analysis_steps.BOOKKEEPING`), so its failed attempts are counted from the worker's own
+reports (`tests.utils.activity_failures`), not from the server's pending activities. A plain
+consumer queue, durable and declared before the outage, must then hold every documented event of
+the analysis, with duplicates (a confirm lost with the connection) only as exact copies under one
+message id.
 The legacy ingress, consuming from the same node, must reconnect on its own once it is back.
 """
 
@@ -18,7 +21,7 @@ from typing import Any
 
 import pika
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.events import EVENT_ID_HEADER
@@ -33,6 +36,7 @@ from ingress.jobs import JobMapper
 from schema import names
 from schema.activities import GENERATE_ADVICE, PUBLISH_EVENT
 from schema.analysis import Stage, Status
+from tests.utils.activity_failures import failed_attempts
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker, wait_for_status
 from tests.utils.records import seed_analysis
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
@@ -99,19 +103,6 @@ def _drain(url: str, queue: str = CONSUMER_QUEUE) -> list[tuple[str, str, dict[s
         connection.close()
 
 
-async def _publish_attempts(handle: WorkflowHandle[Any, Any]) -> int:
-    """Attempt number of the pending ``publish_event`` activity (0 when none is pending)."""
-    description = await handle.describe()
-    return max(
-        (
-            pending.attempt
-            for pending in description.raw_description.pending_activities
-            if pending.activity_type.name == PUBLISH_EVENT.name
-        ),
-        default=0,
-    )
-
-
 async def test_every_event_arrives_after_the_broker_restarts(
     temporal_dev_env: WorkflowEnvironment,
     stack_settings: Settings,
@@ -136,24 +127,25 @@ async def test_every_event_arrives_after_the_broker_restarts(
     )
     job = seeded.analysis_id
 
-    async with (
-        build_cpu_worker(client, resources, task_queue=params.cpu_task_queue),
-        gpu_worker(client, task_queue, fake),
-    ):
-        handle = await start_or_attach(client, params)
-        # hold_detection.completed is out; the rest comes after the holds are validated.
-        await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
-        await asyncio.to_thread(broker.stop)
-        await submit_hold_map(handle, fake.hold_map)
-        # skeleton.completed cannot be published: the activity fails and Temporal retries it.
-        for _ in range(300):
-            if await _publish_attempts(handle) >= 2:
-                break
-            await asyncio.sleep(0.1)
-        assert await _publish_attempts(handle) >= 2, "publish_event never failed"
-        assert fake.calls.count(GENERATE_ADVICE.name) == 0  # the workflow waits for its event
-        await asyncio.to_thread(broker.start)
-        result = await asyncio.wait_for(handle.result(), timeout=120)
+    with failed_attempts() as failures:
+        async with (
+            build_cpu_worker(client, resources, task_queue=params.cpu_task_queue),
+            gpu_worker(client, task_queue, fake),
+        ):
+            handle = await start_or_attach(client, params)
+            # hold_detection.completed is out; the rest comes after the holds are validated.
+            await wait_for_status(handle, Status.AWAITING_HOLD_VALIDATION)
+            await asyncio.to_thread(broker.stop)
+            await submit_hold_map(handle, fake.hold_map)
+            # skeleton.completed cannot be published: the activity fails and is retried.
+            for _ in range(300):
+                if failures[PUBLISH_EVENT.name] >= 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert failures[PUBLISH_EVENT.name] >= 1, "publish_event never failed"
+            assert fake.calls.count(GENERATE_ADVICE.name) == 0  # the workflow waits for its event
+            await asyncio.to_thread(broker.start)
+            result = await asyncio.wait_for(handle.result(), timeout=120)
     assert fake.store is not None
     await fake.store.close()
 

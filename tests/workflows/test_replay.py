@@ -34,6 +34,9 @@ def test_every_key_scenario_is_recorded() -> None:
         "route_holds_answers_a_waiting_analysis",
         "route_holds_legacy_jobs_attached",
         "analysis_hands_its_map_to_the_route",
+        # Bookkeeping as local activities (issue 18 item 6): the new path, patched.
+        "known_route_local_bookkeeping",
+        "update_validation_local_bookkeeping",
     } <= names
 
 
