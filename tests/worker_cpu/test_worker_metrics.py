@@ -37,6 +37,7 @@ from core.temporal_client import connect_temporal
 from schema import names
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker
 from tests.utils.records import seed_analysis
+from worker_cpu.main import run_cpu_worker
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
 from workflows.video_analysis import VideoAnalysisWorkflow
 
@@ -186,6 +187,44 @@ async def test_backlog_is_sampled_from_the_server(client: Client, bind: str) -> 
     assert _total(text, backlog, task_queue=params.cpu_task_queue, task_type="workflow") == 1
     assert _total(text, backlog, task_queue=params.cpu_task_queue, task_type="activity") == 0
     await client.get_workflow_handle(names.analysis_workflow_id(params.analysis_id)).terminate()
+
+
+async def test_the_production_worker_serves_and_samples_on_its_own(
+    temporal_dev_env: WorkflowEnvironment, stack_settings
+) -> None:
+    """`ascension worker cpu` as deployed: the endpoint at its setting, the backlog of its own
+    queue sampled every interval without anyone asking; no GPU series on a CPU worker."""
+    bind = f"127.0.0.1:{_free_port()}"
+    settings = stack_settings.model_copy(
+        update={
+            "temporal_address": temporal_dev_env.client.service_client.config.target_host,
+            "temporal_namespace": temporal_dev_env.client.namespace,
+            "cpu_task_queue": "tq-metrics-production",
+            "cpu_worker_metrics_bind": bind,
+            "metrics_sample_interval_s": 0.2,
+        }
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_cpu_worker(settings, stop=stop))
+    text = ""
+    try:
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            assert not worker.done(), worker.exception()
+            try:
+                text = _scrape(bind)
+            except OSError:  # not listening yet
+                continue
+            if 'task_queue="tq-metrics-production"' in text and "ascension_task_queue" in text:
+                break
+    finally:
+        stop.set()
+        await worker
+    backlog = "ascension_task_queue_backlog"
+    for task_type in ("workflow", "activity"):
+        assert _total(text, backlog, task_queue="tq-metrics-production", task_type=task_type) == 0
+    assert _total(text, "temporal_worker_start_total", task_queue="tq-metrics-production") == 1
+    assert GPU_UTILIZATION not in text
 
 
 def test_a_second_connect_reuses_the_process_runtime(bind: str) -> None:
