@@ -62,3 +62,8 @@ class MinioServer:
     def stop(self) -> None:
         if self._process:
             self._process.stop()
+
+    def restart(self, timeout: float = 60) -> None:
+        """Stop and start again on the same port and data folder (the objects are kept)."""
+        self.stop()
+        self.start(timeout)

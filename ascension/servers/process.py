@@ -105,13 +105,14 @@ class ManagedProcess:
             f"{log_tail(self.log_path)}"
         )
 
-    def stop(self, timeout: float = 20) -> None:
+    def stop(self, timeout: float = 20, *, sig: int = signal.SIGTERM) -> None:
+        """Send ``sig`` to the process group, then SIGKILL what is left after ``timeout``."""
         if self.proc.poll() is not None:
             return
         # The whole process group: servers such as rabbitmq-server are shell scripts whose
         # real work happens in a child.
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, sig)
         except ProcessLookupError:
             return
         try:

@@ -164,6 +164,11 @@ class TemporalDevServer:
         if self._process:
             self._process.stop()
 
+    def restart(self, timeout: float = 90) -> None:
+        """Stop and start again on the same port and SQLite file: workflows carry on."""
+        self.stop()
+        self.start(timeout)
+
 
 async def start_dev_server(
     settings: Settings,
