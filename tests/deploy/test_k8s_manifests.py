@@ -67,8 +67,12 @@ def test_every_manifest_parses_and_names_its_kind() -> None:
     for path in files:
         for doc in load_documents(path):
             assert isinstance(doc, dict), path
-            if path.name in {"kustomizeconfig.yaml", "temporal-values.yaml"}:
-                continue  # kustomize's transformer config and Helm values: no objects
+            if path.name in {
+                "kustomizeconfig.yaml",
+                "temporal-values.yaml",
+                "prometheus-scrape.yaml",
+            }:
+                continue  # kustomize config, Helm values, a Prometheus fragment: no objects
             assert doc.get("apiVersion") and doc.get("kind"), path
             if doc["kind"] != "Kustomization":
                 assert doc["metadata"]["name"], path
