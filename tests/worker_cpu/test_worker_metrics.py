@@ -9,11 +9,13 @@ what this scrape and the API's registry actually export.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import re
 import socket
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.metrics import ApiMetrics
 from core.analyses import start_or_attach
+from core.logs import make_handler
 from core.storage import make_object_store
 from core.telemetry import (
     GPU_UTILIZATION,
@@ -43,6 +46,8 @@ from workflows.video_analysis import VideoAnalysisWorkflow
 
 pytestmark = pytest.mark.integration
 
+#: The analyses `scraped` ran: the completed one, then the failed one.
+RUNS: list[str] = []
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "deploy" / "observability"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -96,10 +101,24 @@ async def client(temporal_dev_env: WorkflowEnvironment, stack_settings, resource
 
 
 @pytest.fixture(scope="module")
-async def scraped(client: Client, resources: CpuResources, stack_settings, bind) -> str:
+def run_logs() -> Iterator[io.StringIO]:
+    """Every record of the module's workers, as ASCENSION_LOG_FORMAT=json writes it."""
+    stream = io.StringIO()
+    handler = make_handler("json", stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+async def scraped(
+    client: Client, resources: CpuResources, stack_settings, bind, run_logs: io.StringIO
+) -> str:
     """The endpoint's text after one completed and one failed analysis on the real worker."""
     task_queue = "tq-metrics"
     outcomes = []
+    RUNS.clear()
     for bad_input in (False, True):
         seeded = await seed_analysis(resources.engine)
         await resources.store.put_bytes(stack_settings.bucket, seeded.video_key, b"video")
@@ -119,6 +138,7 @@ async def scraped(client: Client, resources: CpuResources, stack_settings, bind)
             gpu_worker(client, task_queue, fake),
         ):
             handle = await start_or_attach(client, params)
+            RUNS.append(seeded.analysis_id)
             try:
                 outcomes.append((await handle.result()).status.value)
             except WorkflowFailureError:
@@ -149,6 +169,16 @@ def test_the_sdk_metrics_are_served(scraped: str) -> None:
         >= 4
     )
     assert "temporal_worker_task_slots_available" in families
+
+
+def test_the_failed_steps_log_line_names_its_analysis(scraped: str, run_logs) -> None:
+    """The SDK's own warning about the failed skeleton step, as one JSON line with the ids."""
+    _, failed = RUNS
+    lines = [json.loads(line) for line in run_logs.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("analysis_id") == failed]
+    assert mine, "no JSON line carried the failed analysis' id"
+    assert all(line["workflow_id"] == names.analysis_workflow_id(failed) for line in mine)
+    assert any(line.get("activity_type") == "extract_skeleton" for line in mine)
 
 
 def test_our_analysis_counters_are_served_with_the_activity_labels(scraped: str) -> None:
