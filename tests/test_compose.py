@@ -171,7 +171,11 @@ def test_urls_name_services_and_their_ports(services: dict[str, dict[str, Any]])
 def test_scripts_reach_services_on_their_ports(services: dict[str, dict[str, Any]]) -> None:
     scripts = {path.name: path.read_text() for path in SCRIPTS.glob("*.sh")}
     reached = {
-        "postgres-setup.sh": ("PGHOST=postgres", "postgres", 5432),
+        "postgres-setup.sh": (
+            'PGHOST="${PGHOST:-postgres}" PGPORT="${PGPORT:-5432}"',
+            "postgres",
+            5432,
+        ),
         "temporal-schema.sh": ("--ep postgres -p 5432", "postgres", 5432),
         "temporal-setup.sh": ("address=temporal:7233", "temporal", 7233),
         "minio-setup.sh": ("http://minio:9000", "minio", 9000),

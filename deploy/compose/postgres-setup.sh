@@ -4,7 +4,9 @@
 # changed in the env file is set again, as `ascension stack up` does. Idempotent.
 set -eu
 
-export PGHOST=postgres PGUSER=postgres PGPASSWORD="$POSTGRES_PASSWORD" PGDATABASE=postgres
+# The stack's server; tests/test_compose_postgres.py points PGHOST/PGPORT at its own.
+export PGHOST="${PGHOST:-postgres}" PGPORT="${PGPORT:-5432}"
+export PGUSER=postgres PGPASSWORD="$POSTGRES_PASSWORD" PGDATABASE=postgres
 
 psql -v ON_ERROR_STOP=1 -q \
     -v app_user="$APP_DB_USER" -v app_password="$APP_DB_PASSWORD" -v app_db="$APP_DB_NAME" \
