@@ -191,6 +191,20 @@ def test_every_workload_has_a_disruption_budget(resources: list[Manifest]) -> No
     assert budgets == set(WORKLOADS)
 
 
+def test_autoscaled_deployments_leave_the_count_to_their_scaler(
+    resources: list[Manifest],
+) -> None:
+    scaled = {
+        r["spec"]["scaleTargetRef"]["name"]
+        for r in resources
+        if r["kind"] in {"HorizontalPodAutoscaler", "ScaledObject"}
+    }
+    assert scaled == {"api", "worker-gpu"}
+    for name in WORKLOADS:
+        # A fixed count on a scaled Deployment is reset by every `kubectl apply`.
+        assert ("replicas" in deployment(resources, name)["spec"]) == (name not in scaled), name
+
+
 def test_the_api_service_probes_and_hpa_reach_the_api(resources: list[Manifest]) -> None:
     api = deployment(resources, "api")
     [container] = pod_spec(api)["containers"]
