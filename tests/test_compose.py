@@ -177,7 +177,7 @@ def test_scripts_reach_services_on_their_ports(services: dict[str, dict[str, Any
             5432,
         ),
         "temporal-schema.sh": ("--ep postgres -p 5432", "postgres", 5432),
-        "temporal-setup.sh": ("address=temporal:7233", "temporal", 7233),
+        "temporal-setup.sh": ('address="${TEMPORAL_ADDRESS:-temporal:7233}"', "temporal", 7233),
         "minio-setup.sh": ("http://minio:9000", "minio", 9000),
     }
     assert set(scripts) == set(reached)

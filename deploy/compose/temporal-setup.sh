@@ -4,7 +4,8 @@
 # SEARCH_ATTRIBUTE_TYPES), which the dev server gets from --search-attribute. Idempotent.
 set -eu
 
-address=temporal:7233
+# The stack's frontend; tests/test_compose_temporal.py points it at a dev server.
+address="${TEMPORAL_ADDRESS:-temporal:7233}"
 namespace="$TEMPORAL_NAMESPACE"
 
 # A freshly created namespace reaches the frontend's cache within seconds: retry, bounded.
