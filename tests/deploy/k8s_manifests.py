@@ -17,6 +17,7 @@ from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
+BASE = K8S / "base"
 CLOUD = K8S / "overlays" / "temporal-cloud"
 
 Manifest = dict[str, Any]
@@ -57,7 +58,7 @@ def kustomization(folder: Path) -> Manifest:
 
 def base_resources() -> list[Manifest]:
     """The base's objects, in the order its kustomization lists their files."""
-    return [doc for name in kustomization(K8S)["resources"] for doc in load_documents(K8S / name)]
+    return [doc for name in kustomization(BASE)["resources"] for doc in load_documents(BASE / name)]
 
 
 def find(resources: list[Manifest], kind: str, name: str) -> Manifest:

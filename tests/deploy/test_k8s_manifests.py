@@ -19,9 +19,11 @@ from core.settings import Settings
 from schema import names
 from schema.analysis import Stage
 from tests.deploy.k8s_manifests import (
+    BASE,
     CONFIG,
     K8S,
     KEDA_TEMPORAL_METADATA,
+    ROOT,
     SECRET,
     WORKLOADS,
     Manifest,
@@ -107,9 +109,9 @@ def test_the_schemas_catch_a_misspelt_field(resources: list[Manifest]) -> None:
 
 def test_config_and_secret_keys_are_settings() -> None:
     known = setting_variables()
-    [config_map] = [d for d in load_documents(K8S / "config.yaml")]
+    [config_map] = [d for d in load_documents(BASE / "config.yaml")]
     assert set(config_map["data"]) <= known
-    secret = secret_keys(K8S / "secret.env.example")
+    secret = secret_keys(BASE / "secret.env.example")
     assert secret.every <= known, secret.every - known
     assert {"ASCENSION_DATABASE_URL", "ASCENSION_JWT_SECRET"} <= set(secret.required)
     # A secret never sits in the ConfigMap, which anyone who may read the namespace can read.
@@ -117,10 +119,10 @@ def test_config_and_secret_keys_are_settings() -> None:
 
 
 def test_the_secret_is_generated_from_an_ignored_file() -> None:
-    [generator] = kustomization(K8S)["secretGenerator"]
+    [generator] = kustomization(BASE)["secretGenerator"]
     assert generator["name"] == SECRET
     assert generator["envs"] == ["secret.env"]
-    assert "deploy/k8s/secret.env" in (K8S.parents[1] / ".gitignore").read_text().splitlines()
+    assert "deploy/k8s/base/secret.env" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_every_container_reads_the_one_config_and_settings_names(
@@ -154,7 +156,7 @@ def test_each_process_environment_is_valid_settings(
     [main] = pod_spec(deployment(resources, name))["containers"]
     environment = {
         **config,
-        **secret_keys(K8S / "secret.env.example").required,
+        **secret_keys(BASE / "secret.env.example").required,
         **container_env(main),
     }
     for variable, value in environment.items():
@@ -240,7 +242,7 @@ def test_processes_and_images(resources: list[Manifest]) -> None:
         "worker-gpu": ("ascension-gpu", ["worker", "gpu"]),
         "ingress": ("ascension", ["worker", "ingress"]),
     }
-    pinned = {image["name"]: image["newTag"] for image in kustomization(K8S)["images"]}
+    pinned = {image["name"]: image["newTag"] for image in kustomization(BASE)["images"]}
     assert set(pinned) == {"ascension", "ascension-gpu"}
     assert all(tag and tag != "latest" for tag in pinned.values())
 
