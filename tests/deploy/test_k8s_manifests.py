@@ -15,6 +15,7 @@ import kubernetes_validate
 import pytest
 
 from api.routes.health import router as health_router
+from ascension import container_health
 from core.settings import Settings
 from schema import names
 from schema.analysis import Stage
@@ -228,6 +229,19 @@ def test_the_api_service_probes_and_hpa_reach_the_api(resources: list[Manifest])
     }
     [migrate] = pod_spec(api)["initContainers"]
     assert migrate["args"] == ["migrate"]
+
+
+@pytest.mark.parametrize("name", ["worker-cpu", "worker-gpu", "ingress"])
+def test_the_other_processes_are_ready_when_they_do_their_job(
+    resources: list[Manifest], name: str
+) -> None:
+    [container] = pod_spec(deployment(resources, name))["containers"]
+    command = container["readinessProbe"]["exec"]["command"]
+    assert command == ["python", "-m", "ascension.container_health", name]
+    assert name in container_health.COMPONENTS
+    # It asks Temporal or the broker: as liveness, their outage would restart every pod.
+    assert "livenessProbe" not in container
+    assert container["readinessProbe"]["timeoutSeconds"] >= 2 * container_health.TIMEOUT_S
 
 
 def test_processes_and_images(resources: list[Manifest]) -> None:
