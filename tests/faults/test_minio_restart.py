@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -141,7 +142,7 @@ async def test_analysis_survives_a_minio_restart_mid_skeleton(
     fake = FakePipeline(store=make_object_store(settings), frames=int(CLIP_SECONDS * MAX_FPS))
     held = HeldCheckpoint(settings)
     vision = VisionActivities(held, VisionConfig(device="cpu", pose_workers=1))
-    gpu_activities = [
+    gpu_activities: list[Callable[..., Any]] = [
         fake.detect_holds,
         vision.extract_skeleton,
         fake.generate_advice,
