@@ -173,7 +173,9 @@ class PostgresServer:
     def stop(self) -> None:
         """Fast shutdown (SIGINT, what ``pg_ctl stop`` sends): sessions are ended and a clean
         checkpoint written. SIGTERM would be a smart shutdown, which waits for every client to
-        disconnect; a worker's idle pooled connections never do, so it ended in SIGKILL."""
+        disconnect; a worker's idle pooled connections never do, so the server was killed instead
+        (by ``runuser`` 2 s later when run as root, measured; by `ManagedProcess.stop` after its
+        timeout otherwise)."""
         if self._process:
             self._process.stop(sig=signal.SIGINT)
 
