@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.cleanup import StorageCleanup
+from ascension.servers.temporal import start_time_skipping_server
 from core.cleanup import CLEANUP_HOUR_UTC, CLEANUP_MINUTE, ensure_cleanup_schedule
 from core.db import make_engine, migrate, session_scope
 from core.settings import Settings
@@ -113,12 +114,25 @@ async def _run(client: Client, task_queue: str, engine, store) -> StorageCleanup
         )
 
 
+@pytest.fixture
+async def own_clock(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this test's own. The session's shared one jumps to the next
+    timer that any earlier test left running (a validation deadline days away) whenever it is
+    idle, so "eight days later" there can be weeks later, past the cleanup's look-back."""
+    env = await start_time_skipping_server(settings)
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
 async def test_unsaved_uploads_expire_after_seven_days_and_orphaned_payloads_go(
-    time_skipping_env: WorkflowEnvironment,
+    own_clock: WorkflowEnvironment,
     task_queue: str,
     engine: AsyncEngine,
     store: LocalObjectStore,
 ) -> None:
+    time_skipping_env = own_clock
     client = time_skipping_env.client
     now = await time_skipping_env.get_current_time()
     user = await _user(engine)
