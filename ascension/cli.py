@@ -163,6 +163,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench(args)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ascension.docs import cmd_docs as docs
+
+    return docs(args)
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from ascension.users_cli import cmd_users as users
 
@@ -290,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ascension import users_cli
 
     users_cli.add_parser(sub)
+    from ascension import docs
+
+    docs.add_parser(sub)
     from ascension.stack import cli as stack_cli
 
     stack_cli.add_parser(sub)
@@ -321,6 +330,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "train": cmd_train,
     "users": cmd_users,
+    "docs": cmd_docs,
     "stack": cmd_stack,
     "replay": cmd_replay,
     "analyses": cmd_analyses,

@@ -26,6 +26,8 @@ from core.settings import Settings
 from tests.utils.servers import S3Target
 
 RUN_ID = uuid.uuid4().hex[:8]
+# Records the refused requests of every test: the README's bad-input table (issue 18 item 7).
+pytest_plugins = ("tests.utils.bad_inputs",)
 
 
 @pytest.fixture(scope="session")
