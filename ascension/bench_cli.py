@@ -42,6 +42,9 @@ def add_parser(sub: Any) -> None:
     vision.add_argument("video", nargs="?", type=Path, help="default: a generated 30 s clip")
     vision.add_argument("photo", nargs="?", type=Path, help="a wall photo to detect holds on")
     vision.add_argument("--walls", type=int, default=20, help="synthetic walls for the F1")
+    vision.add_argument(
+        "--clip-seconds", type=float, default=30.0, help="length of the generated clip"
+    )
     api_bench = benches.add_parser(
         "api", help="API latency/throughput on real servers vs its bare /healthz; WebSocket latency"
     )
@@ -82,6 +85,9 @@ def add_parser(sub: Any) -> None:
     training_bench.add_argument("--seed", type=int, default=0, help="the same seed, the same set")
     for each in (orchestration, vision, api_bench, events_bench, holds_bench, training_bench):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
+    from ascension.bench.all import add_all_parser
+
+    add_all_parser(benches)
 
 
 def _client_counts(text: str) -> list[int]:
@@ -96,6 +102,10 @@ def _client_counts(text: str) -> list[int]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run one benchmark; print its table and, with --json, one JSON object last."""
+    if args.bench == "all":
+        from ascension.bench.all import cmd_bench_all
+
+        return cmd_bench_all(args)
     settings = get_settings()
     if args.bench == "orchestration":
         from ascension.bench.orchestration import bench_orchestration
@@ -115,7 +125,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.bench == "vision":
         from ascension.bench.vision import bench_vision
 
-        report = bench_vision(args.video, args.photo, walls=args.walls)
+        report = bench_vision(
+            args.video, args.photo, walls=args.walls, clip_seconds=args.clip_seconds
+        )
     elif args.bench == "holds":
         from ascension.bench.holds import bench_holds
 

@@ -89,6 +89,12 @@ class BenchReport:
                 "baselines": self.baselines,
                 "ratios": self.ratios,
                 "goals": self.goals,
+                # The readable table too (each figure beside its baseline, as printed), so
+                # `bench all` can put every bench's table in one report.
+                "title": self.title,
+                "columns": self.columns,
+                "rows": self.rows,
+                "notes": self.notes,
                 "machine": machine(),
             }
             # Plain print: the last line must be exactly one JSON object, never wrapped.
