@@ -83,11 +83,28 @@ def add_parser(sub: Any) -> None:
     )
     training_bench.add_argument("--profiles", type=int, default=1000, help="random profiles")
     training_bench.add_argument("--seed", type=int, default=0, help="the same seed, the same set")
+    _add_load_parser(benches)
     for each in (orchestration, vision, api_bench, events_bench, holds_bench, training_bench):
         each.add_argument("--json", action="store_true", help="last line: one JSON object")
     from ascension.bench.all import add_all_parser
 
     add_all_parser(benches)
+
+
+def _add_load_parser(benches: Any) -> None:
+    load = benches.add_parser(
+        "load",
+        help="real analyses over the API: a 30 s climb's time to result vs the bare MediaPipe "
+        "loop, N at once on GPU-worker processes, the API at 200 clients",
+    )
+    load.add_argument("--analyses", type=int, default=50, help="short analyses started at once")
+    load.add_argument("--gpu-workers", type=int, default=2, help="GPU-worker processes")
+    load.add_argument("--clients", type=int, default=200, help="concurrent API clients")
+    load.add_argument("--requests", type=int, default=1000, help="API requests per row")
+    load.add_argument("--load-processes", type=int, default=2, help="API load processes")
+    load.add_argument("--climb-s", type=float, default=30.0, help="the timed climb (0: skip)")
+    load.add_argument("--short-s", type=float, default=3.0, help="each short analysis's clip")
+    load.add_argument("--json", action="store_true", help="last line: one JSON object")
 
 
 def _client_counts(text: str) -> list[int]:
@@ -142,6 +159,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 requests=args.requests,
                 load_processes=args.load_processes,
                 ws_samples=args.ws_samples,
+            )
+        )
+    elif args.bench == "load":
+        from ascension.bench.load import bench_load
+
+        report = asyncio.run(
+            bench_load(
+                settings,
+                analyses=args.analyses,
+                gpu_workers=args.gpu_workers,
+                clients=args.clients,
+                requests=args.requests,
+                load_processes=args.load_processes,
+                climb_s=args.climb_s,
+                short_s=args.short_s,
             )
         )
     elif args.bench == "training":

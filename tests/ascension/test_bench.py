@@ -29,6 +29,12 @@ async def test_orchestration_bench_reports_figures_baseline_and_ratio(
     assert 0 < wall["p50"] <= wall["p95"] <= wall["p99"]
     assert document["baselines"]["sequential_noop_workflow_wall_ms"]["p50"] > 0
     assert document["ratios"]["wall_p50_vs_baseline"] > 0
+    # Bookkeeping runs as local activities: the start, then one workflow task per GPU step.
+    assert document["figures"]["workflow_tasks_per_analysis"] == 4
+    assert document["figures"]["local_activities_per_analysis"] >= 7
+    history = document["figures"]["history_overhead_ms"]
+    assert 0 < history["p50"] <= history["p95"]
+    assert isinstance(document["goals"]["history_overhead_p50_met"], bool)
     assert document["machine"]["cpus"] >= 1
 
 
