@@ -51,17 +51,32 @@ class HistoryTiming:
     workflow_tasks: int
     #: Regular activities scheduled, by type, in order.
     scheduled: tuple[str, ...]
+    #: Sum of scheduled → started over the regular activities: waiting for a worker's slot
+    #: (dispatch alone when one is free; queueing under load).
+    queued_s: float = 0.0
+    #: Sum of started → completed over the workflow tasks: the worker running workflow code
+    #: and, inside it, the local activities.
+    task_s: float = 0.0
 
     @property
     def overhead_s(self) -> float:
         return max(0.0, self.wall_s - self.activity_s)
 
+    @property
+    def round_trips_s(self) -> float:
+        """What is neither activity, nor waiting for a worker, nor a workflow task's own work:
+        the server's scheduling and dispatch of workflow tasks and results."""
+        return max(0.0, self.overhead_s - self.queued_s - self.task_s)
+
 
 def timing_of(events: Iterable[HistoryEvent]) -> HistoryTiming:
     """The timing of a closed run's ``events`` (a run still open has wall 0)."""
     started_at: dict[int, float] = {}
+    scheduled_at: dict[int, float] = {}
+    task_started_at: dict[int, float] = {}
     begin = end = None
     activity_s, activities, local, tasks = 0.0, 0, 0, 0
+    queued_s = task_s = 0.0
     scheduled: list[str] = []
     for event in events:
         at = event.event_time.ToDatetime().timestamp()
@@ -70,12 +85,25 @@ def timing_of(events: Iterable[HistoryEvent]) -> HistoryTiming:
             begin = at
         elif kind in _CLOSED:
             end = at
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            task_started_at[event.event_id] = at
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             tasks += 1
+            task_begin = task_started_at.get(
+                event.workflow_task_completed_event_attributes.started_event_id
+            )
+            if task_begin is not None:
+                task_s += at - task_begin
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+            scheduled_at[event.event_id] = at
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             started_at[event.event_id] = at
+            queued_at = scheduled_at.get(
+                event.activity_task_started_event_attributes.scheduled_event_id
+            )
+            if queued_at is not None:
+                queued_s += at - queued_at
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             attrs = event.activity_task_completed_event_attributes
             if attrs.started_event_id in started_at:
@@ -87,7 +115,9 @@ def timing_of(events: Iterable[HistoryEvent]) -> HistoryTiming:
         ):
             local += 1
     wall = (end - begin) if begin is not None and end is not None else 0.0
-    return HistoryTiming(wall, activity_s, activities, local, tasks, tuple(scheduled))
+    return HistoryTiming(
+        wall, activity_s, activities, local, tasks, tuple(scheduled), queued_s, task_s
+    )
 
 
 async def fetch_timing(handle: WorkflowHandle) -> HistoryTiming:

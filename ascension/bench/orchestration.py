@@ -173,15 +173,44 @@ async def bench_orchestration(
         ):
             for _ in range(warmup):  # first runs pay for worker and sandbox start-up
                 await _timed_analysis(client, bench)
-            steps = (await _timed_analysis(client, bench)).activities
+            probe = await _timed_analysis(client, bench)
+            steps, regular = probe.activities, probe.history.activities
             runs = await _run_many(lambda: _timed_analysis(client, bench), analyses, concurrency)
             base = await _run_many(
                 lambda: _timed_baseline(client, queue, steps), analyses, concurrency
             )
+            # The floor of any workflow with as many regular activities as the analysis keeps
+            # (its GPU steps): what no bookkeeping change can go below.
+            floor = await _run_many(
+                lambda: _timed_baseline(client, queue, regular), analyses, concurrency
+            )
         real = await _timed_real_analysis(client, settings, real_seconds) if real_seconds else None
     finally:
         await env.shutdown()
-    return _report(runs, base, steps, concurrency, real, real_seconds)
+    report = _report(runs, base, steps, concurrency, real, real_seconds)
+    _floor_row(report, runs, floor, regular)
+    return report
+
+
+def _floor_row(
+    report: BenchReport, runs: list[RunTiming], floor: list[RunTiming], regular: int
+) -> None:
+    ours = summary([r.history.overhead_s for r in runs])
+    bare = summary([f.history.overhead_s for f in floor])
+    report.rows.append(
+        [
+            f"overhead from history vs a bare workflow of {regular} no-op activities",
+            ms(ours["p50"]),
+            ms(ours["p95"]),
+            ms(ours["p99"]),
+            ms(bare["p50"]),
+            f"{ours['p50'] / max(bare['p50'], 1e-9):.2f}",
+        ]
+    )
+    report.baselines["bare_workflow_same_regular_activities_history_overhead_ms"] = _in_ms(bare)
+    report.ratios["history_overhead_p50_vs_same_regular_activities"] = ours["p50"] / max(
+        bare["p50"], 1e-9
+    )
 
 
 def _report(
@@ -230,6 +259,19 @@ def _report(
             f"{history_overhead['p50'] / max(base_history_overhead['p50'], 1e-9):.2f}",
         ]
     )
+    queued = summary([r.history.queued_s for r in runs])
+    task_work = summary([r.history.task_s for r in runs])
+    trips = summary([r.history.round_trips_s for r in runs])
+    report.rows.append(
+        [
+            "  of it: dispatch / workflow tasks (local activities inside) / round trips",
+            f"{ms(queued['p50'])} / {ms(task_work['p50'])} / {ms(trips['p50'])}",
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
     tasks = sorted(r.history.workflow_tasks for r in runs)[len(runs) // 2]
     local = sorted(r.history.local_activities for r in runs)[len(runs) // 2]
     report.rows.append(
@@ -244,6 +286,9 @@ def _report(
         "wall_ms": {k: v * 1000 if k != "n" else v for k, v in wall.items()},
         "overhead_ms": {k: v * 1000 if k != "n" else v for k, v in overhead.items()},
         "history_overhead_ms": _in_ms(history_overhead),
+        "history_dispatch_ms": _in_ms(queued),
+        "history_workflow_task_ms": _in_ms(task_work),
+        "history_round_trips_ms": _in_ms(trips),
         "workflow_tasks_per_analysis": tasks,
         "local_activities_per_analysis": local,
     }
