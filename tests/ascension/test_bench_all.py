@@ -1,7 +1,8 @@
 """`ascension bench all` (issue 18 item 8): every bench in one run, one report with the machine.
 
 Shape, not speed: each bench is present with its table and its same-run baseline, the machine is
-described, both files are written, and a bench that fails is reported while the others run.
+described, both files are written, and a bench that fails is reported while the others run. The
+README's figures are the committed report's tables.
 """
 
 from __future__ import annotations
@@ -11,8 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from ascension.bench.all import NAMES, render_markdown, run_all
+from ascension.bench.all import FIGURES_MARKERS, NAMES, render_figures, render_markdown, run_all
 from ascension.cli import main
+from ascension.docs import README, ROOT, section
+
+BENCH_REPORT = ROOT / "docs" / "bench" / "report.json"
+
+
+@pytest.mark.unit
+def test_the_readme_figures_are_the_committed_bench_report() -> None:
+    document = json.loads(BENCH_REPORT.read_text())
+    rendered = render_figures(document, source=BENCH_REPORT)
+    assert section(README.read_text(), FIGURES_MARKERS) == rendered, (
+        "the README's figures differ from docs/bench/report.json: "
+        "run `ascension docs figures docs/bench/report.json` and commit README.md"
+    )
+    assert set(document["benches"]) <= set(NAMES) and document["ok"]
+    assert (BENCH_REPORT.parent / "report.md").read_text() == render_markdown(document)
 
 
 @pytest.mark.slow
