@@ -4,6 +4,7 @@ behind, and says the command that brings it up to date."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -16,13 +17,15 @@ from ascension.docs import (
     CATALOGUE,
     README,
     ROOT,
+    Row,
     category,
+    dump_catalogue,
     load_catalogue,
     render_bad_inputs,
     replace_between,
     section,
 )
-from tests.utils.bad_inputs import describe_answer, describe_request, normalise
+from tests.utils.bad_inputs import Recorder, describe_answer, describe_request, normalise
 
 pytestmark = pytest.mark.unit
 
@@ -108,3 +111,27 @@ def test_the_recorder_masks_what_changes_between_runs() -> None:
     assert describe_answer(s3) == ("SignatureDoesNotMatch", "no")
     ours = httpx.Response(422, json={"error": {"code": "invalid_request", "message": "m"}})
     assert describe_answer(ours) == ("invalid_request", "m")
+
+
+class _Config:
+    """What the recorder reads of pytest's config."""
+
+    def __init__(self, root: Path) -> None:
+        self.rootpath = root
+
+    def getoption(self, name: str) -> bool:
+        return name == "bad_inputs_update"
+
+
+def test_updating_keeps_rows_of_tests_not_run_and_drops_those_of_deleted_tests(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "tests" / "data").mkdir(parents=True)
+    (tmp_path / "tests" / "test_x.py").write_text("def test_kept():\n    pass\n")
+    row = Row("tests/test_x.py::test_kept", "GET", "/a", "", "", 404, "not_found", "gone")
+    deleted = dataclasses.replace(row, test="tests/test_x.py::test_removed")
+    catalogue = tmp_path / CATALOGUE
+    dump_catalogue(catalogue, [row, deleted])
+    recorder = Recorder(_Config(tmp_path))  # type: ignore[arg-type]
+    recorder.write()  # nothing ran: a partial run leaves other tests' rows alone
+    assert load_catalogue(catalogue) == [row]

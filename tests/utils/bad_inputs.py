@@ -2,11 +2,11 @@
 
 A pytest plugin (registered by ``tests/conftest.py``). While each test runs, httpx's ``send``
 (async and sync clients: the API's ASGI transport, uvicorn over TCP, presigned PUTs to MinIO) is
-watched, and so is a WebSocket client's ``recv``; each 4xx answer (or close code 4000-4999) becomes
-a row: the test that sent it, a normalised request (ids, tokens
-and run-specific names masked, so two runs write the same row) and the answer's status, code and
-message. The rows live in ``tests/data/bad_inputs.json``; ``ascension docs bad-inputs`` renders
-them into the README and ``tests/ascension/test_docs.py`` fails when the README differs.
+watched, and so is a WebSocket client's ``recv``. Each 4xx answer (or close code 4000-4999) becomes
+a row: the test that sent it, a normalised request (ids, tokens and run-specific names masked, so
+two runs write the same row) and the answer's status, code and message. The rows live in
+``tests/data/bad_inputs.json``; ``ascension docs bad-inputs`` renders them into the README and
+``tests/ascension/test_docs.py`` fails when the README differs.
 
 Why the check sits here too: a catalogued test whose refused request is now answered with another
 status, code or message fails at teardown, so the catalogue cannot keep a stale answer. A request
@@ -189,7 +189,6 @@ class Recorder:
         self.catalogue = load_catalogue(self.path)
         self.recorded: dict[str, list[Row]] = {}
         self.passed: set[str] = set()
-        self.collected: set[str] = set()
 
     def record(self, item: pytest.Item, request: httpx.Request, response: httpx.Response) -> None:
         if item.nodeid.split("::")[0] in NOT_CATALOGUED:
@@ -248,16 +247,20 @@ class Recorder:
         return changed, unseen
 
     def write(self) -> None:
-        """Replace the rows of tests that passed in this run; drop those of vanished tests."""
-        files = {nodeid.split("::")[0] for nodeid in self.collected}
+        """Replace the rows of tests that passed in this run; drop those of deleted tests."""
         kept = [
             row
             for row in self.catalogue
-            if row.test not in self.passed
-            and not (row.test.split("::")[0] in files and row.test not in self.collected)
+            if row.test not in self.passed and not self._deleted(row.test)
         ]
         fresh = [row for nodeid in sorted(self.passed) for row in self.recorded.get(nodeid, [])]
         dump_catalogue(self.path, kept + fresh)
+
+    def _deleted(self, nodeid: str) -> bool:
+        # From the source, not from what this run collected: `pytest FILE::TEST` collects one.
+        path = self.path.parents[2] / nodeid.split("::")[0]
+        name = nodeid.rsplit("::", 1)[-1].split("[")[0]
+        return not path.exists() or f"def {name}(" not in path.read_text()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -271,11 +274,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_KEY] = Recorder(config)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if items:
-        items[0].config.stash[_KEY].collected.update(item.nodeid for item in items)
 
 
 _KEY = pytest.StashKey[Recorder]()
