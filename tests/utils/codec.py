@@ -79,6 +79,18 @@ def payloads_in(message: Message) -> Iterator[Payload]:
         return
     if isinstance(message, MarkerRecordedEventAttributes) and message.marker_name == "core_patch":
         return
+    if (
+        isinstance(message, MarkerRecordedEventAttributes)
+        and message.marker_name == "core_local_activity"
+    ):
+        # The SDK core's own record of a local activity (sequence, attempt, activity type,
+        # schedule time) is plaintext like a patch marker; its result is ours and is encoded.
+        for key, details in message.details.items():
+            if key != "data":
+                yield from details.payloads
+        if message.HasField("failure"):
+            yield from payloads_in(message.failure)
+        return
     for field, value in message.ListFields():
         if field.type != field.TYPE_MESSAGE or field.name == "search_attributes":
             continue
