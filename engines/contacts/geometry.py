@@ -135,6 +135,8 @@ def touched_hold(
             outline = _polygon_distance(pts[polygonal], shapes.polygons[holds[polygonal]])
             touching[polygonal] = outline <= tolerance_px
         rows, holds, centre_distance = rows[touching], holds[touching], centre_distance[touching]
+        if rows.size == 0:  # near a hold's box, touching none of them
+            continue
         # Nearest centre per point: sort by distance, keep each point's first entry.
         order = np.lexsort((centre_distance, rows))
         rows, holds = rows[order], holds[order]

@@ -42,6 +42,16 @@ def test_concave_outline_is_respected() -> None:
     assert result.tolist() == [0, 0, -1]
 
 
+def test_points_in_a_holds_box_that_touch_nothing_touch_nothing() -> None:
+    """A corner of a disc's box is near enough to be checked but outside the disc: with no
+    other point touching, this crashed the climb's segmentation (issue 18, bench load)."""
+    touch = _shapes([Hold("jug", 0.5, 0.5, "jug")], radius=30.0)
+
+    result = touch([(525, 1025)])  # 35 px from the centre, inside the 60 x 60 box
+
+    assert result.tolist() == [-1]
+
+
 def test_holds_without_outline_are_discs() -> None:
     touch = _shapes([Hold("user-1", 0.5, 0.5, "jug")], radius=30.0)
 
