@@ -69,23 +69,30 @@ async def check_poller(settings: Settings, queue: str, kind: TaskQueueType.Value
     return f"polling {queue}"
 
 
-def check_ingress(settings: Settings) -> str:
-    if not settings.amqp_url:
-        raise Unhealthy("ASCENSION_AMQP_URL is not set: the ingress has no queues to consume")
-    params = pika.URLParameters(settings.amqp_url)
-    params.socket_timeout = TIMEOUT_S
+def legacy_queue_consumers(amqp_url: str, timeout_s: float = TIMEOUT_S) -> int:
+    """Consumers of the legacy job queues (0 while none is declared yet); shared with
+    `ascension stack status`."""
+    params = pika.URLParameters(amqp_url)
+    params.socket_timeout = timeout_s
     params.connection_attempts = 1
     connection = pika.BlockingConnection(params)
     try:
         channel = connection.channel()
-        consumers = 0
+        total = 0
         for queue in MAPPED_QUEUES:
             try:
-                consumers += channel.queue_declare(queue, passive=True).method.consumer_count
+                total += channel.queue_declare(queue, passive=True).method.consumer_count
             except pika.exceptions.ChannelClosedByBroker:  # not declared yet
                 channel = connection.channel()
+        return total
     finally:
         connection.close()
+
+
+def check_ingress(settings: Settings) -> str:
+    if not settings.amqp_url:
+        raise Unhealthy("ASCENSION_AMQP_URL is not set: the ingress has no queues to consume")
+    consumers = legacy_queue_consumers(settings.amqp_url)
     if consumers == 0:
         raise Unhealthy("nobody consumes the legacy job queues yet")
     return f"{consumers} consumers on {len(MAPPED_QUEUES)} legacy job queues"

@@ -16,13 +16,13 @@ import urllib.request
 from dataclasses import dataclass
 
 import asyncpg
-import pika
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from ascension.container_health import legacy_queue_consumers
 from ascension.stack.config import StackPlan
 from ascension.stack.state import Component, is_running
 from ingress.messages import MAPPED_QUEUES
@@ -62,21 +62,7 @@ async def _postgres(plan: StackPlan) -> str:
 def _amqp_consumers(plan: StackPlan) -> int:
     """Consumers of the legacy job queues (0 when none is declared yet)."""
     assert plan.settings.amqp_url
-    params = pika.URLParameters(plan.settings.amqp_url)
-    params.socket_timeout = PROBE_TIMEOUT_S
-    params.connection_attempts = 1
-    connection = pika.BlockingConnection(params)
-    try:
-        channel = connection.channel()
-        total = 0
-        for queue in MAPPED_QUEUES:
-            try:
-                total += channel.queue_declare(queue, passive=True).method.consumer_count
-            except pika.exceptions.ChannelClosedByBroker:  # not declared yet
-                channel = connection.channel()
-        return total
-    finally:
-        connection.close()
+    return legacy_queue_consumers(plan.settings.amqp_url, PROBE_TIMEOUT_S)
 
 
 async def _rabbitmq(plan: StackPlan) -> str:

@@ -159,22 +159,17 @@ class S3ObjectStore(ObjectStore):
             bound["content-type"] = content_type
         if content_length is not None:
             bound["content-length"] = str(content_length)
-        return presign(
-            "PUT",
-            endpoint=self.public_endpoint,
-            secure=self._public_secure,
-            bucket=bucket,
-            key=key,
-            access_key=self._access_key,
-            secret_key=self._secret_key,
-            region=self._region,
-            expires=expires,
-            headers=bound,
-        )
+        return self._presign_public("PUT", bucket, key, expires, bound)
 
     async def presigned_get(self, bucket: str, key: str, *, expires: timedelta) -> str | None:
+        return self._presign_public("GET", bucket, key, expires, {})
+
+    def _presign_public(
+        self, method: str, bucket: str, key: str, expires: timedelta, headers: dict[str, str]
+    ) -> str:
+        """A URL for the host the phone sees (`public_endpoint`), signed with our keys."""
         return presign(
-            "GET",
+            method,
             endpoint=self.public_endpoint,
             secure=self._public_secure,
             bucket=bucket,
@@ -183,6 +178,7 @@ class S3ObjectStore(ObjectStore):
             secret_key=self._secret_key,
             region=self._region,
             expires=expires,
+            headers=headers,
         )
 
     async def close(self) -> None:
