@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
+import jsonschema
 import pytest
 from sqlmodel import col, select
 from temporalio.client import Client
@@ -30,6 +31,8 @@ from schema.analysis import Status
 from schema.models import TrainingProfileRecord, TrainingProgram
 from schema.training import RegenerateProgramInput
 from tests.engines.training.archetypes import INTERMEDIATE_POWER
+from tests.engines.training.test_document import SCHEMA as PROGRAM_SCHEMA
+from tests.engines.training.test_document import closed
 from tests.utils.pipeline import FakePipeline, analysis_input, gpu_worker
 from tests.utils.records import SeededAnalysis, seed_analysis
 from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
@@ -126,6 +129,8 @@ async def test_a_completed_analysis_makes_a_new_program_version_citing_it(
     document = await _document(resources, bucket, latest)
     assert document["sources"] == {"analyses": [seeded.analysis_id]}
     assert document["profile"]["history"]["analyses"] == 1
+    # The stored document, `sources` included, is what the published schema documents.
+    jsonschema.Draft202012Validator(closed(PROGRAM_SCHEMA)).validate(document)
 
     # Idempotent: the same analysis asking again (a retried activity, a redriven analysis)
     # finds its job's closed run and makes nothing new.
