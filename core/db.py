@@ -8,17 +8,22 @@ an engine's connection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import schema.models  # noqa: F401 - registers the tables on SQLModel.metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+logger = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -38,20 +43,48 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration without an ini file: the scripts live in the package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
+@contextmanager
+def _alembic_quiet() -> Iterator[None]:
+    """Alembic narrates its machinery at INFO on every run (plugins, the DDL mode), which is
+    noise in every service's start and every CLI command; `migrate` logs the one fact worth a
+    line, an actual upgrade. With DEBUG logging Alembic speaks as before. Alembic is imported
+    inside this context: importing it sets up its plugins, one INFO line each."""
+    alembic = logging.getLogger("alembic")
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        yield
+        return
+    previous = alembic.level
+    alembic.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic.setLevel(previous)
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database to ``revision``; a database already there is left as it is."""
 
-    def upgrade(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), revision)
+    def upgrade(connection: Connection) -> tuple[str | None, str | None]:
+        with _alembic_quiet():
+            from alembic import command
+            from alembic.runtime.migration import MigrationContext
+
+            before = MigrationContext.configure(connection).get_current_revision()
+            command.upgrade(alembic_config(connection), revision)
+            return before, MigrationContext.configure(connection).get_current_revision()
 
     async with engine.begin() as conn:
-        await conn.run_sync(upgrade)
+        before, after = await conn.run_sync(upgrade)
+    if before != after:
+        logger.info("database schema upgraded from %s to %s", before or "empty", after)
 
 
 async def create_schema(engine: AsyncEngine) -> None:

@@ -137,3 +137,25 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again_on_sqlite(tmp_path
             assert await conn.run_sync(_schema_drift) == []
     finally:
         await engine.dispose()
+
+
+async def test_migrate_logs_one_line_per_upgrade_and_nothing_when_up_to_date(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every service and CLI command migrates on start: Alembic's own INFO narration (plugins,
+    # DDL mode) was noise there; an actual upgrade is the one line worth keeping.
+    from core.db import migrate
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    try:
+        with caplog.at_level("INFO"):
+            await migrate(engine)
+            first = [(r.name, r.getMessage()) for r in caplog.records]
+            caplog.clear()
+            await migrate(engine)
+            second = [(r.name, r.getMessage()) for r in caplog.records]
+    finally:
+        await engine.dispose()
+    assert len(first) == 1 and first[0][0] == "core.db", first
+    assert first[0][1].startswith("database schema upgraded from empty to ")
+    assert second == []
