@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gzip
 import uuid
+import zipfile
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +24,7 @@ from core.db import session_scope
 from core.storage import ObjectStore
 from core.telemetry import count_finished_analysis, observe_processing_time
 from engines.document.assemble import StoredSteps, assemble_result_document
+from engines.document.errors import ResultDocumentError
 from schema import names
 from schema.activities import PERSIST_RESULTS, RECORD_ANALYSIS_STATUS, SAVE_ROUTE_HOLDS
 from schema.analysis import Status
@@ -31,6 +34,25 @@ from schema.steps import PersistResultsInput, RecordStatusInput, SaveRouteHoldsI
 #: Type of the error for an analysis or route id the database does not know: a broken start,
 #: not something a retry can fix.
 UNKNOWN_RECORD = "UnknownRecord"
+
+
+#: What the climber reads when the result document cannot be assembled from what the steps
+#: stored: the same bytes fail the same way on every attempt, so the step is not retried.
+UNUSABLE_RESULT_MESSAGE = (
+    "we could not put together the results of this analysis: what it produced does not fit "
+    "the result format. Trying again would fail the same way; please contact support"
+)
+#: Decoding what the steps stored fails with these when the bytes are malformed (not gzip,
+#: not JSON, not a NumPy archive, a missing array): as deterministic as the document's own
+#: `ResultDocumentError`.
+_MALFORMED_STEP_OUTPUT = (
+    ResultDocumentError,
+    ValueError,
+    KeyError,
+    EOFError,
+    gzip.BadGzipFile,
+    zipfile.BadZipFile,
+)
 
 
 def _uuid(value: str, what: str) -> uuid.UUID:
@@ -45,7 +67,11 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 async def write_result_document(store: ObjectStore, params: PersistResultsInput) -> int:
     """Load what the GPU steps stored, have the document engine assemble the app's result
     document (`engines.document.assemble`), and store the bytes at ``params.result.result_key``
-    for the API to serve as they are; returns the gzipped size."""
+    for the API to serve as they are; returns the gzipped size.
+
+    Stored outputs the engine cannot assemble raise a non-retryable `names.UNUSABLE_INPUT`
+    error: no attempt would read other bytes. Reading and storing objects stay retryable.
+    """
     result = params.result
     assert params.bucket and result.result_key and result.skeleton_key and result.advice_key
     bucket = params.bucket
@@ -60,7 +86,16 @@ async def write_result_document(store: ObjectStore, params: PersistResultsInput)
         plan_key = result.ghost_plan_key or names.result_key(params.analysis_id, "ghost_plan")
         if await store.exists(bucket, plan_key):
             stored.ghost_plan = await store.get_bytes(bucket, plan_key)
-    data = await asyncio.to_thread(assemble_result_document, params, stored)
+    try:
+        data = await asyncio.to_thread(assemble_result_document, params, stored)
+    except _MALFORMED_STEP_OUTPUT as error:
+        # The detail (for staff, in the Web UI) names what broke; the climber reads the message.
+        raise ApplicationError(
+            UNUSABLE_RESULT_MESSAGE,
+            f"{type(error).__name__}: {error}",
+            type=names.UNUSABLE_INPUT,
+            non_retryable=True,
+        ) from error
     await store.put_bytes(bucket, result.result_key, data, content_type="application/json")
     return len(data)
 

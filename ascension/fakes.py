@@ -121,6 +121,9 @@ class FakePipeline:
     #: False: skeleton extraction returns at once, without progress heartbeats (the bench
     #: measures orchestration alone).
     heartbeats: bool = True
+    #: With `store` set: the bytes advice generation stores instead of a valid advice document
+    #: (a step that produced something the result document cannot take).
+    advice_document: bytes | None = None
 
     # --- GPU ---------------------------------------------------------------------------------
     @activity.defn(name=DETECT_HOLDS.name)
@@ -179,7 +182,7 @@ class FakePipeline:
         self.calls.append(GENERATE_ADVICE.name)
         metrics = MetricsSummary(max_reach_cm=171.0, avg_tension=0.4, movement_efficiency=0.8)
         if self.store is not None:
-            data = encode_advice(AdviceDocument())
+            data = self.advice_document or encode_advice(AdviceDocument())
             await self.store.put_bytes(params.bucket, params.output_key, data)
         return AdviceResult(params.output_key, move_count=6, advice_count=3, metrics=metrics)
 

@@ -15,6 +15,8 @@ from typing import Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import Priority
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 from workflows.analysis_policies import (
     ANALYSIS_STAGE,
@@ -81,6 +83,12 @@ BOOKKEEPING: frozenset[str] = frozenset(
 )
 
 
+#: `workflow.patched` id: a bookkeeping step that fails as a local activity reaches the pipeline
+#: as an `ActivityError`, as the same step did as a regular activity, so the analysis records,
+#: explains and publishes its failure; runs recorded before it failed at once, unrecorded.
+LOCAL_STEP_FAILURE_AS_ACTIVITY_ERROR_PATCH = "local-step-failure-as-activity-error"
+
+
 class StepQueues(Protocol):
     """What a step needs of a workflow's input (`StartAnalysisInput`, `RouteHoldsInput`)."""
 
@@ -130,13 +138,30 @@ async def run_cpu_step(
     """Run ``activity`` on the CPU queue or, with ``local``, on this worker (`BOOKKEEPING`)."""
     if local:
         assert activity.name in BOOKKEEPING, activity.name
-        local_result: OutT = await workflow.execute_local_activity(
-            activity.name,
-            arg,
-            result_type=activity.result_type,
-            start_to_close_timeout=CPU_START_TO_CLOSE,
-            retry_policy=CPU_RETRY,
-        )
+        try:
+            local_result: OutT = await workflow.execute_local_activity(
+                activity.name,
+                arg,
+                result_type=activity.result_type,
+                start_to_close_timeout=CPU_START_TO_CLOSE,
+                retry_policy=CPU_RETRY,
+            )
+        except (ApplicationError, ActivityTimeoutError) as err:
+            # The SDK raises a local activity's failure itself, where a regular activity's
+            # comes inside an ActivityError: wrapped, it takes the pipeline's failure path.
+            if not workflow.patched(LOCAL_STEP_FAILURE_AS_ACTIVITY_ERROR_PATCH):
+                raise
+            raise ActivityError(
+                "Local activity task failed",
+                scheduled_event_id=0,
+                started_event_id=0,
+                identity="",
+                activity_type=activity.name,
+                activity_id="",
+                retry_state=RetryState.NON_RETRYABLE_FAILURE
+                if isinstance(err, ApplicationError) and err.non_retryable
+                else RetryState.MAXIMUM_ATTEMPTS_REACHED,
+            ) from err
         return local_result
     result: OutT = await workflow.execute_activity(
         activity.name,

@@ -11,13 +11,20 @@ as ``known_route_local_bookkeeping`` for the new path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
+from temporalio import activity
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.bench.history_timing import fetch_timing
 from core.analyses import start_or_attach, submit_hold_map
-from schema.activities import COMPUTE_GHOST, EXTRACT_SKELETON, GENERATE_ADVICE
-from schema.analysis import Status
+from schema import names
+from schema.activities import COMPUTE_GHOST, EXTRACT_SKELETON, GENERATE_ADVICE, PERSIST_RESULTS
+from schema.analysis import Stage, Status
+from schema.steps import PersistResultsInput
 from tests.utils.histories import record_history
 from tests.utils.pipeline import (
     FakePipeline,
@@ -92,3 +99,43 @@ async def test_the_climbers_validation_still_reaches_a_run_with_local_bookkeepin
         Status.AWAITING_HOLD_VALIDATION,
         Status.PROCESSING,
     ]
+
+
+@dataclass
+class _UnstorableResult(FakePipeline):
+    """The result cannot be stored, and never will be (`activities.records` refuses a document
+    the engine cannot assemble the same way)."""
+
+    @activity.defn(name=PERSIST_RESULTS.name)
+    async def persist_results(self, params: PersistResultsInput) -> None:
+        self.persisted.append(params)
+        raise ApplicationError(
+            "the results do not fit the result format",
+            type=names.UNUSABLE_INPUT,
+            non_retryable=True,
+        )
+
+
+async def test_a_bookkeeping_step_that_fails_is_recorded_and_published_like_any_step(
+    temporal_dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A local activity's failure reaches the workflow without the `ActivityError` around a
+    regular one's; the run still records, explains and publishes it instead of failing at once
+    with the row left running. Recorded for replay as ``local_step_failure_recorded``."""
+    fake = _UnstorableResult()
+    params = analysis_input(task_queue, route_hold_map=detected_map())
+    async with pipeline_workers(temporal_dev_env.client, task_queue, fake):
+        handle = await start_or_attach(temporal_dev_env.client, params)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        await record_history(handle, "local_step_failure_recorded")
+
+    reason = "the results do not fit the result format"
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.message == reason
+    assert len(fake.persisted) == 1  # bad input: never retried
+    last = fake.statuses[-1]
+    assert (last.status, last.stage, last.reason) == (Status.FAILED, Stage.ANALYSIS, reason)
+    assert fake.routing_keys[-1] == f"analysis.failed.{params.analysis_id}"
+    assert fake.events[-1].reason == reason
+    assert fake.regenerations == []

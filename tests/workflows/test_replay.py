@@ -37,6 +37,8 @@ def test_every_key_scenario_is_recorded() -> None:
         # Bookkeeping as local activities (issue 18 item 6): the new path, patched.
         "known_route_local_bookkeeping",
         "update_validation_local_bookkeeping",
+        # A failed local bookkeeping step takes the pipeline's failure path: patched.
+        "local_step_failure_recorded",
     } <= names
 
 
