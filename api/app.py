@@ -6,6 +6,7 @@ Importable as ``api.app:app`` (served by ``ascension api``); tests build their o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,7 @@ from api.routes.viewer import api_router as viewer_api
 from api.routes.viewer import page_router as viewer_page
 from api.security import TokenService, load_jwt_secret
 from core.db import make_engine, migrate, session_factory
+from core.events import EventPublisher
 from core.redact import install_log_redaction
 from core.settings import Settings, get_settings
 from core.storage import make_object_store
@@ -81,6 +83,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         temporal=TemporalConnection(settings, store),
         limits=RateLimits.from_settings(settings),
         results=DocumentCache(settings.result_cache_bytes),
+        # Connects on its first event, which is rare: it does not hold a connection until then.
+        publisher=EventPublisher(settings.amqp_url) if settings.amqp_url else None,
     )
     app.state.resources = resources
     app.state.engine = engine
@@ -94,6 +98,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         resources.events = None
         await hub.close()
+        if resources.publisher is not None:
+            await asyncio.to_thread(resources.publisher.close)
         await store.close()
         await engine.dispose()
 

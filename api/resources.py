@@ -14,6 +14,7 @@ from api.errors import ApiError
 from api.ratelimit import RateLimiter
 from api.results import DocumentCache
 from api.security import TokenService
+from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import ObjectStore
 from core.temporal_client import connect_temporal
@@ -74,6 +75,9 @@ class ApiResources:
     temporal: TemporalConnection
     limits: RateLimits
     results: DocumentCache
+    #: Publishes the events the API sends itself (an analysis found failed behind its back,
+    #: `api.reconcile`); None without a broker, when events are only recorded in the log.
+    publisher: EventPublisher | None = None
     #: The WebSocket fan-out while it runs (started and stopped by the app's lifespan); routes
     #: reach it through `api.deps.LiveEvents`.
     events: EventHub | None = None

@@ -14,8 +14,10 @@ ground floor must not import `workflows`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -45,10 +47,12 @@ from schema.analysis import (
     AnalysisResult,
     LegacyJobInput,
     Morphology,
+    Stage,
     StartAnalysisInput,
     Status,
     ValidateHoldsInput,
 )
+from schema.events import AnalysisEvent
 from schema.holds import HoldMap, hold_map_from_dict
 from schema.models import Analysis, Route, User
 
@@ -61,6 +65,9 @@ AnalysisHandle = WorkflowHandle[Any, AnalysisResult]
 
 _ANALYSIS_ID = SearchAttributeKey.for_keyword(names.ANALYSIS_ID_ATTRIBUTE)
 _USER_ID = SearchAttributeKey.for_keyword(names.USER_ID_ATTRIBUTE)
+_ANALYSIS_STAGE = SearchAttributeKey.for_keyword(names.ANALYSIS_STAGE_ATTRIBUTE)
+
+log = logging.getLogger(__name__)
 
 
 def analysis_input(
@@ -296,6 +303,147 @@ async def retry_analysis(
                 "retry_in_progress", "a new run of this analysis has started already"
             ) from None
         raise
+
+
+# --- Reconcile -------------------------------------------------------------------------------
+#: How a run can end without its own failure bookkeeping having run, and what the climber reads
+#: then. A terminated or timed-out run executes no more workflow code; a cancelled or failed one
+#: normally records its end, so its row is only left behind when that recording itself failed.
+CLOSED_RUN_REASONS: Final[dict[WorkflowExecutionStatus, str]] = {
+    WorkflowExecutionStatus.TERMINATED: (
+        "This analysis was stopped by our support team before it finished. Please start it again."
+    ),
+    WorkflowExecutionStatus.TIMED_OUT: (
+        "This analysis took too long and was stopped before it finished. Please start it again."
+    ),
+    WorkflowExecutionStatus.CANCELED: (
+        "This analysis was cancelled before it finished. "
+        "Start it again if you still want the results."
+    ),
+    WorkflowExecutionStatus.FAILED: (
+        "This analysis stopped because of a problem on our side. Please start it again."
+    ),
+}
+#: Memo key the legacy ingress sets on the runs it starts: the job whose id the events carry.
+LEGACY_JOB_MEMO: Final = "legacy_job_id"
+#: How long a read waits for Temporal before answering with the row as it is.
+RECONCILE_TIMEOUT: Final = timedelta(seconds=2)
+
+PublishEvent = Callable[[AnalysisEvent], Awaitable[object]]
+
+
+async def reconcile_with_run(
+    client: Client,
+    session: AsyncSession,
+    analysis: Analysis,
+    *,
+    publish: PublishEvent | None = None,
+    timeout: timedelta = RECONCILE_TIMEOUT,
+) -> Analysis:
+    """The analysis, marked failed when its row still says it runs but its run has closed
+    without saying so (terminated or timed out by support or the server; cancelled or failed
+    with its own bookkeeping lost).
+
+    Reads call this: the row is the projection the app shows, and a run that stopped executing
+    workflow code never updates it. Cheap: a finished row costs nothing, a running one a single
+    DescribeWorkflowExecution. Temporal unreachable (or slow past ``timeout``) leaves the row as
+    it is, with a warning. A row written after the run closed (a redrive or a repeated start
+    marked it meanwhile) is left to its new run.
+
+    ``publish`` sends the ``{stage}.failed.{job_id}`` event every failed analysis publishes, so
+    consumers waiting on the analysis hear of its end; it is sent before the row is marked, and
+    its message id is the one the run would have used, so a second read that races this one
+    sends an exact copy consumers already drop. A publish that fails leaves the row as it is,
+    for the next read to try again.
+    """
+    if analysis.status not in RUNNING:
+        return analysis
+    handle = analysis_handle(client, str(analysis.id))
+    try:
+        described = await asyncio.wait_for(
+            handle.describe(rpc_timeout=timeout), timeout.total_seconds()
+        )
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            log.warning("analysis %s: run not described (%s); row kept", analysis.id, error)
+        return analysis
+    except Exception as error:
+        log.warning("analysis %s: run not described (%r); row kept", analysis.id, error)
+        return analysis
+    run_status = described.status
+    reason = CLOSED_RUN_REASONS.get(run_status) if run_status is not None else None
+    if run_status is None or reason is None:
+        return analysis
+    closed_at = described.close_time or datetime.now(UTC)
+    updated_at = analysis.updated_at
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=UTC)
+    if updated_at > closed_at:
+        return analysis
+    stage = _stage_of(described.typed_search_attributes.get(_ANALYSIS_STAGE), analysis.stage)
+    if publish is not None:
+        try:
+            memo = await described.memo()
+            event = AnalysisEvent(
+                job_id=str(memo.get(LEGACY_JOB_MEMO) or analysis.id),
+                analysis_id=str(analysis.id),
+                user_id=str(analysis.user_id),
+                # As the run publishes it: an end during the validation wait is the analysis's.
+                stage=Stage.ANALYSIS if stage == Stage.HOLD_VALIDATION else stage,
+                outcome="failed",
+                status=Status.FAILED,
+                occurred_at=closed_at.isoformat(),
+                reason=reason,
+                redrive=await _redrive_of(client, handle, memo),
+            )
+            await publish(event)
+        except Exception as error:
+            log.warning(
+                "analysis %s: its run is %s but its failure event was not sent (%r); row kept",
+                analysis.id,
+                run_status.name,
+                error,
+            )
+            return analysis
+    marked = await _update_analysis(
+        session,
+        analysis.id,
+        analysis.updated_at,
+        status=Status.FAILED,
+        stage=stage.value,
+        failure_reason=reason,
+        completed_at=closed_at,
+    )
+    if marked is not None:
+        log.info(
+            "analysis %s marked failed: its run %s is %s",
+            analysis.id,
+            described.run_id,
+            run_status.name,
+        )
+    await session.refresh(analysis)
+    return analysis
+
+
+def _stage_of(live: str | None, recorded: str | None) -> Stage:
+    """The stage the run was in: its search attribute (kept up to date at every stage), else
+    the row's (which moves only with the status), else the analysis as a whole."""
+    for value in (live, recorded):
+        if value in set(Stage):
+            return Stage(value)
+    return Stage.ANALYSIS
+
+
+async def _redrive_of(client: Client, handle: AnalysisHandle, memo: Mapping[str, Any]) -> int:
+    """The run's `StartAnalysisInput.redrive`, read from its start only for a redriven run
+    (whose memo says so): its events must not be taken for copies of the first run's."""
+    if REDRIVE_OF_MEMO not in memo:
+        return 0
+    async for event in handle.fetch_history_events(page_size=1):
+        started = event.workflow_execution_started_event_attributes
+        [params] = await client.data_converter.decode_wrapper(started.input, [StartAnalysisInput])
+        return int(params.redrive)
+    return 0
 
 
 async def _update_analysis(

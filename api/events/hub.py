@@ -22,6 +22,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 from activities.events import EVENT_ID_HEADER
@@ -36,6 +37,7 @@ from api.events.registry import (
     Subscription,
     UserChannel,
 )
+from api.reconcile import reconciled_status
 from api.resources import ApiResources
 from core.analyses import FINISHED
 
@@ -61,7 +63,11 @@ class EventHub:
         self._log = EventLog(resources.engine)
         self._registry = SubscriberRegistry(self._prepare, queue_size=queue_size)
         self._progress = ProgressPoller(
-            resources.engine, resources.temporal, self._registry, interval_s=progress_interval_s
+            resources.engine,
+            resources.temporal,
+            self._registry,
+            interval_s=progress_interval_s,
+            reconcile=partial(reconciled_status, resources),
         )
         self._poll_interval_s = poll_interval_s
         self._seen: dict[int, None] = {}

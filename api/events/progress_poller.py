@@ -4,7 +4,10 @@ While a user has sockets open, the running analyses of that user are read about 
 (`api.progress`: the workflow's `status` Query refined by the running step's heartbeat) and a
 ``progress`` frame is sent when it changed. Progress frames carry no id and are never replayed.
 The analyses polled are those the database says are running, and those whose events the hub
-has seen without a final status yet.
+has seen without a final status yet. Before the first progress frame of an analysis the row
+says is running (the socket's initial state), its run is checked for a close the row missed
+(``reconcile``, `api.reconcile`): one found terminated or timed out is marked failed, and its
+failure event, not progress, is what the socket then gets.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,12 +26,16 @@ from api.events.registry import SubscriberRegistry
 from api.progress import read_progress
 from api.resources import TemporalConnection
 from core.analyses import FINISHED, RUNNING, analysis_handle
+from schema.analysis import Status
 
 log = logging.getLogger("ascension.api.events")
 
 PROGRESS_INTERVAL_S = 1.0
 #: Progress reads in flight at once.
 CONCURRENT_READS = 16
+
+#: The analysis's status once its row is reconciled with its run (None: no such analysis).
+Reconcile = Callable[[str], Awaitable[Status | None]]
 
 
 class ProgressPoller:
@@ -40,8 +48,10 @@ class ProgressPoller:
         registry: SubscriberRegistry,
         *,
         interval_s: float = PROGRESS_INTERVAL_S,
+        reconcile: Reconcile | None = None,
     ) -> None:
         self._engine = engine
+        self._reconcile = reconcile
         self._temporal = temporal
         self._registry = registry
         self._interval_s = interval_s
@@ -69,6 +79,7 @@ class ProgressPoller:
 
     async def push_progress(self, users: list[str]) -> None:
         running = await self._running_analyses(users)
+        rows = set(running)
         for analysis_id, user_id in self._learned.items():
             if user_id in users:
                 running.setdefault(analysis_id, user_id)
@@ -83,6 +94,9 @@ class ProgressPoller:
         limit = asyncio.Semaphore(CONCURRENT_READS)
 
         async def one(analysis_id: str, user_id: str) -> None:
+            if await self._ended_unseen(analysis_id, user_id, from_database=analysis_id in rows):
+                self.forget(analysis_id)
+                return
             handle = analysis_handle(client, analysis_id)
             try:
                 async with limit:
@@ -107,6 +121,25 @@ class ProgressPoller:
             self._registry.deliver(user_id, progress_message(analysis_id, progress))
 
         await asyncio.gather(*(one(aid, uid) for aid, uid in running.items()))
+
+    async def _ended_unseen(self, analysis_id: str, user_id: str, *, from_database: bool) -> bool:
+        """Whether the analysis, which the row says runs, turns out to have ended when its run
+        is checked before the socket's first frame about it (once per analysis and channel)."""
+        channel = self._registry.channel(user_id)
+        if (
+            self._reconcile is None
+            or not from_database
+            or channel is None
+            or analysis_id in channel.reconciled
+        ):
+            return False
+        channel.reconciled.add(analysis_id)
+        try:
+            status = await self._reconcile(analysis_id)
+        except Exception as err:  # progress still flows; the next socket checks again
+            log.warning("analysis %s not reconciled: %r", analysis_id, err)
+            return False
+        return status is not None and status in FINISHED
 
     async def _running_analyses(self, users: list[str]) -> dict[str, str]:
         user_ids = [uuid.UUID(u) for u in users if is_uuid(u)]

@@ -87,6 +87,9 @@ class UserChannel:
     finished: set[str] = field(default_factory=set)
     #: Last progress sent per analysis, as (status, stage, percent).
     progress_sent: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    #: Running analyses whose run was checked for a close the row missed (`api.reconcile`),
+    #: once per analysis while the user's sockets stay open.
+    reconciled: set[str] = field(default_factory=set)
 
 
 #: Turns what arrived for a user into the frame to send, or None to send nothing.

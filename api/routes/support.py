@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 
 from api.deps import Resources, Session, SupportUser
 from api.errors import ApiError, not_found, responses
+from api.reconcile import reconciled
 from core.analyses import RetryRefused, UnknownAnalysis, retry_analysis
 from schema import names
 from schema.models import Analysis, AnalysisPublic
@@ -37,6 +38,7 @@ async def support_analysis(
     analysis = await session.get(Analysis, analysis_id)
     if analysis is None:
         raise not_found("this analysis")
+    analysis = await reconciled(resources, session, analysis)
     workflow_id = names.analysis_workflow_id(str(analysis.id))
     namespace = quote(resources.settings.temporal_namespace, safe="")
     return SupportAnalysis(

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from api.deps import CurrentUser, Resources, Session
 from api.errors import ApiError, responses
 from api.progress import read_progress
+from api.reconcile import reconciled
 from api.resources import ApiResources
 from api.results import StoredDocument, make_document
 from api.routes.analyses.access import ReadableAnalysis
@@ -103,9 +104,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         **responses(401, 404, 422),
     },
 )
-async def get_analysis(analysis: ReadableAnalysis, request: Request, resources: Resources) -> Any:
+async def get_analysis(
+    analysis: ReadableAnalysis, request: Request, resources: Resources, session: Session
+) -> Any:
     """The analysis: its progress while it runs, the result document when it is done (its
-    thumbnail's URL then in the X-Thumbnail-Url header)."""
+    thumbnail's URL then in the X-Thumbnail-Url header). A run stopped by support or timed out
+    answers as failed, with the reason."""
+    analysis = await reconciled(resources, session, analysis)
     thumbnail = await thumbnail_url(request, resources, analysis.video_id)
     if analysis.status == Status.COMPLETED:
         document = await _result_document(resources, analysis)
