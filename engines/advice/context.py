@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -12,16 +13,33 @@ from engines.advice.model import AdviceItem, Severity
 from engines.biomech import Biomechanics
 from engines.contacts import LIMBS, ContactTrack, Move
 from engines.limbs import Limb
-from engines.pose.timeline import Landmark, SkeletonTimeline
+from engines.pose.timeline import FrameQuality, Landmark, SkeletonTimeline
 from schema.analysis import Morphology
 from schema.holds import HoldMap
 
-__all__ = ["LIMBS", "PLAUSIBLE_HAND_FORCE_BW", "AdviceContext", "runs"]
+__all__ = [
+    "LIMBS",
+    "MIN_SEEN_SHARE",
+    "MIN_VISIBILITY",
+    "PLAUSIBLE_HAND_FORCE_BW",
+    "AdviceContext",
+    "held_level",
+    "runs",
+]
 
 #: Total force through the hands above which the static model's figure is not quoted: holding
 #: more than 1.5 body weights on the hands without moving is not something a climber does (a
 #: figure that high comes from a depth or lever the model got wrong, not from the climber).
 PLAUSIBLE_HAND_FORCE_BW: Final = 1.5
+#: Landmark visibility (the pose model's 0..1) below which a landmark's position is no
+#: measurement: the model is guessing where an occluded or off-frame body part is.
+MIN_VISIBILITY: Final = 0.5
+#: Share of a finding's frames on which what it measures must be seen (a detected pose, its
+#: landmarks visible) for the finding to be reported: a figure read mostly on guessed or
+#: interpolated landmarks is no evidence. Below 1 so a blink of the tracker does not hide a fault.
+MIN_SEEN_SHARE: Final = 0.8
+
+_TORSO = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -29,6 +47,20 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
     starts, stops = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
     return list(zip(starts, stops, strict=True))
+
+
+def held_level(values: np.ndarray, frames: int) -> float:
+    """The highest level ``values`` ``(N,)`` stayed at or above for ``frames`` frames in a row:
+    the worst figure that was held, not a one-frame spike. The minimum when shorter; NaN when
+    empty. NaN values count as never reaching any level."""
+    if values.size == 0:
+        return math.nan
+    filled = np.nan_to_num(values.astype(np.float64), nan=-np.inf)
+    if values.size <= frames:
+        level = float(filled.min())
+    else:
+        level = float(np.lib.stride_tricks.sliding_window_view(filled, frames).min(axis=1).max())
+    return level if math.isfinite(level) else math.nan
 
 
 @dataclass
@@ -41,6 +73,10 @@ class AdviceContext:
         cog_cm: ``(T, 2)`` centre of gravity in cm, y up.
         limb_cm: ``(T, 4, 2)`` contact point of each limb in cm, y up.
         hold_cm: hold id → centre in cm, y up.
+        hand_held: ``(T,)`` bool, some hand on a hold: the climber hangs on the wall.
+        limb_seen: ``(T, 4)`` bool, the limb's contact landmarks are seen (see `seen`).
+        body_seen: ``(T,)`` bool, shoulders and hips are seen: the centre of gravity and the
+            hips are measured, not guessed.
     """
 
     timeline: SkeletonTimeline
@@ -54,6 +90,9 @@ class AdviceContext:
     cog_cm: np.ndarray = field(init=False)
     limb_cm: np.ndarray = field(init=False)
     hold_cm: dict[str, np.ndarray] = field(init=False)
+    hand_held: np.ndarray = field(init=False)
+    limb_seen: np.ndarray = field(init=False)
+    body_seen: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         frames = len(self.timeline)
@@ -71,6 +110,32 @@ class AdviceContext:
         self.cog_cm = self.biomech.cog * to_cm
         self.limb_cm = self.track.points.astype(np.float64) * to_cm
         self.hold_cm = {h.id: np.array([h.x, h.y]) * to_cm for h in self.hold_map.holds}
+        self.hand_held = self.biomech.contact[:, :2].any(axis=1)
+        self.limb_seen = np.stack([self.seen(*limb.contact_landmarks) for limb in LIMBS], axis=1)
+        self.body_seen = self.seen(*_TORSO)
+
+    @property
+    def holds_read(self) -> bool:
+        """Whether a hand was on a hold at some point: without that, the climber was never seen
+        holding on, so contacts, moves and anything about hanging from the holds are unread."""
+        return bool(self.hand_held.any())
+
+    def seen(self, *landmarks: Landmark) -> np.ndarray:
+        """``(T,)`` bool: frames whose pose was detected (not interpolated over a gap) with every
+        one of ``landmarks`` at `MIN_VISIBILITY` or more."""
+        visibility = self.timeline.landmarks[:, list(landmarks), 3]
+        detected = self.timeline.quality == FrameQuality.DETECTED
+        return detected & (np.nan_to_num(visibility) >= MIN_VISIBILITY).all(axis=1)
+
+    def seen_share(
+        self, start: int, stop: int, limbs: Sequence[Limb] = (), *, body: bool = False
+    ) -> float:
+        """Share of frames ``[start, stop)`` on which ``limbs`` (and the torso, with ``body``)
+        are seen; 0 for no frame."""
+        mask = self.limb_seen[start:stop][:, [LIMBS.index(limb) for limb in limbs]].all(axis=1)
+        if body:
+            mask = mask & self.body_seen[start:stop]
+        return float(mask.mean()) if mask.size else 0.0
 
     @property
     def times(self) -> np.ndarray:
@@ -87,8 +152,13 @@ class AdviceContext:
     def seconds(self, start: int, stop: int) -> float:
         """Duration of frames ``[start, stop)``: up to the first frame after them."""
         times = self.times
-        end = times[stop] if stop < len(times) else times[-1] + self._step()
+        end = times[stop] if stop < len(times) else times[-1] + self.frame_s()
         return float(end - times[start])
+
+    def frames(self, seconds: float) -> int:
+        """Frames covering ``seconds`` at the timeline's frame rate, at least 1."""
+        step = self.frame_s()
+        return max(1, round(seconds / step)) if step > 0 else 1
 
     def time_range(self, start: int, stop: int) -> tuple[float, float]:
         return float(self.times[start]), float(self.times[start]) + self.seconds(start, stop)
@@ -150,6 +220,7 @@ class AdviceContext:
             confidence=confidence,
         )
 
-    def _step(self) -> float:
+    def frame_s(self) -> float:
+        """Seconds per frame (the median step between timestamps; 0 for one frame)."""
         times = self.times
         return float(np.median(np.diff(times))) if len(times) > 1 else 0.0

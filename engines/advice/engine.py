@@ -4,6 +4,26 @@ A climber reads a handful of items, not one per move: each rule's findings becom
 lists its occurrences (moves and times) and quotes the worst of them. Items are ranked by what
 would help this climber most, `score`: how bad (severity), how often (occurrences, with
 diminishing returns) and how sure (confidence); `MAX_ITEMS` are kept.
+
+*What can be critical* ("the thing to fix first"): only a finding the video shows clearly and
+for long enough. A rule marks a finding critical only when its fault is severe *and* sustained,
+held for the rule's own minimum time: both feet off for
+`engines.advice.rules_footwork.FEET_CUT_LONG_S`, hovering mid-move for
+`engines.advice.rules_flow.LONG_HESITATION_S`, a rest of `engines.advice.rules_posture.REST_MIN_S`
+on very bent arms, a barn door beyond its critical moment for
+`engines.advice.rules_posture.BARN_DOOR_CRITICAL_S`, a near-maximal span held for
+`engines.advice.rules_posture.OVERREACH_CRITICAL_HELD_S` (each rule's docstring says how). Every
+rule measures only on frames where the limbs concerned are seen, and reports nothing when they
+are seen on less than `engines.advice.context.MIN_SEEN_SHARE` of the finding. The engine then
+keeps a merged item critical only when (1) its confidence reaches `CRITICAL_MIN_CONFIDENCE` (a
+figure the video shows, not a proxy: the hip-to-wall depth is never critical), and (2) a hand
+was seen on a hold somewhere in the climb (`AdviceContext.holds_read`): a climber never seen
+holding on is a climb whose contacts were not read, and nothing in it can be the thing to fix
+first. The findings behind a critical item keep their own severity in ``occurrences``.
+
+A climb without any hand on a hold gets one info item, `HOLDS_UNREAD_ID`, first: the hold
+contacts could not be read, so the advice on moves is limited (the rules that need a hand on a
+hold say nothing rather than guess).
 """
 
 from __future__ import annotations
@@ -35,6 +55,9 @@ SEVERITY_WEIGHT: Final[dict[Severity, float]] = {"info": 1.0, "warning": 2.0, "c
 #: A merged item is critical only when its confidence reaches this: "the thing to fix first" must
 #: rest on a figure the video shows, not on a proxy.
 CRITICAL_MIN_CONFIDENCE: Final = 0.75
+#: ``rule_id`` of the notice that no hand was seen on a hold (not a registered rule: it comes from
+#: the inputs, not from a coaching check, and no drill answers it).
+HOLDS_UNREAD_ID: Final = "hand_contacts_unread"
 #: Occurrences named one by one in the merged message (all of them are in ``occurrences``).
 LISTED_OCCURRENCES: Final = 6
 
@@ -64,7 +87,8 @@ def generate_advice(
 
     Returns:
         At most ``max_items`` items, one per rule that fired (its findings merged, see
-        `merge_findings`), best first by `score`; deterministic for the same inputs.
+        `merge_findings`), best first by `score`; deterministic for the same inputs. Without any
+        hand on a hold, the `HOLDS_UNREAD_ID` notice comes first (see the module docstring).
 
     Raises:
         KeyError: an unknown rule id.
@@ -82,8 +106,11 @@ def generate_advice(
             raise ValueError(f"rule {rule.id!r} produced items of another rule")
         findings += len(found)
         if found:
-            items.append(merge_findings(rule, found))
+            items.append(merge_findings(rule, found, holds_read=ctx.holds_read))
     ranked = rank(items)
+    if not ctx.holds_read:
+        # It says how to read everything else, so it comes first.
+        ranked.insert(0, holds_unread(ctx))
     kept = ranked if max_items is None else ranked[: max(max_items, 0)]
     logger.info(
         "%d findings from %d rules over %d moves: %d items, %d kept",
@@ -96,20 +123,23 @@ def generate_advice(
     return kept
 
 
-def merge_findings(rule: Rule, found: Sequence[AdviceItem]) -> AdviceItem:
+def merge_findings(
+    rule: Rule, found: Sequence[AdviceItem], *, holds_read: bool = True
+) -> AdviceItem:
     """One item standing for all of a rule's findings.
 
     It quotes the worst finding (highest severity, then the worst `Rule.measure`, then the
     earliest): its move, time range, evidence and message, the message prefixed with where else
     the finding was seen. Limbs and holds gather every finding's; ``occurrences`` lists each in
-    time order. The severity is the worst finding's, but never critical below
-    `CRITICAL_MIN_CONFIDENCE`; the confidence is the rule's times the findings' mean.
+    time order. The confidence is the rule's times the findings' mean. The severity is the worst
+    finding's, but never critical below `CRITICAL_MIN_CONFIDENCE`, nor when ``holds_read`` is
+    False (no hand was ever seen on a hold): see the module docstring.
     """
     ordered = sorted(found, key=lambda item: (item.start_s, item.end_s))
     worst = max(ordered, key=lambda item: _badness(rule, item))
     confidence = rule.confidence * sum(item.confidence for item in ordered) / len(ordered)
     severity = worst.severity
-    if severity == "critical" and confidence < CRITICAL_MIN_CONFIDENCE:
+    if severity == "critical" and (confidence < CRITICAL_MIN_CONFIDENCE or not holds_read):
         severity = "warning"
     message = worst.message_en
     if len(ordered) > 1:
@@ -124,6 +154,30 @@ def merge_findings(rule: Rule, found: Sequence[AdviceItem]) -> AdviceItem:
         confidence=confidence,
         occurrences=tuple(item.occurrence() for item in ordered),
     )
+
+
+def holds_unread(ctx: AdviceContext) -> AdviceItem:
+    """The `HOLDS_UNREAD_ID` notice: no hand was seen on a hold, so move advice is limited."""
+    contact = ctx.biomech.contact
+    feet_s = float(contact[:, 2:].any(axis=1).sum() * ctx.frame_s())
+    start, stop = ctx.time_range(0, len(ctx.times))
+    item = AdviceItem(
+        rule_id=HOLDS_UNREAD_ID,
+        move_index=None,
+        start_s=start,
+        end_s=stop,
+        limbs=("left_hand", "right_hand"),
+        holds=(),
+        severity="info",
+        message_key=f"advice.{HOLDS_UNREAD_ID}",
+        message_en=(
+            "No hand was seen on a hold in this climb, so the hold contacts could not be read "
+            "and the advice on your moves is limited. Check that the hold map marks the holds "
+            "you used and that your hands stay in the picture."
+        ),
+        evidence={"hand_contact_s": 0.0, "foot_contact_s": feet_s, "climb_s": stop - start},
+    )
+    return replace(item, occurrences=(item.occurrence(),))
 
 
 def score(item: AdviceItem) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from engines.advice.context import AdviceContext
+from engines.advice.context import MIN_SEEN_SHARE, AdviceContext
 from engines.advice.model import AdviceItem, rule
 from engines.contacts import Attachment, attachments
 from engines.limbs import Limb
@@ -33,12 +33,16 @@ def long_hesitation(ctx: AdviceContext) -> list[AdviceItem]:
     """Hesitation mid-move: the free limb hovered instead of going to the hold.
 
     Triggers per move (from a hold, not first placements) with at least `HESITATION_S` of
-    hovering; critical from `LONG_HESITATION_S`.
+    hovering, the moving limb seen on `engines.advice.context.MIN_SEEN_SHARE` of the move (a
+    limb the model lost reads as still); critical from `LONG_HESITATION_S`: the climber stopped
+    that long mid-move.
     """
     items = []
     for move, figures in zip(ctx.moves, ctx.biomech.moves, strict=True):
         hover = figures.hesitation_s
         if move.from_hold is None or not hover >= HESITATION_S:
+            continue
+        if ctx.seen_share(move.start_frame, move.end_frame + 1, [move.limb]) < MIN_SEEN_SHARE:
             continue
         items.append(
             ctx.item(
@@ -68,7 +72,9 @@ def regrip(ctx: AdviceContext) -> list[AdviceItem]:
     """Re-gripping: a hand letting go of a hold and taking it again, again and again.
 
     Triggers for a hand that re-grips one hold (gap under `REGRIP_MAX_GAP_S`) at least
-    `REGRIP_MIN_COUNT` times in a row; a warning from `REGRIP_MANY_COUNT`.
+    `REGRIP_MIN_COUNT` times in a row, the hand seen on `engines.advice.context.MIN_SEEN_SHARE`
+    of the frames from the first release to the last re-grip (a hand the model loses flickers
+    on and off its hold); a warning from `REGRIP_MANY_COUNT`, never critical.
     """
     stays = attachments(ctx.track)
     items: list[AdviceItem] = []
@@ -93,6 +99,8 @@ def _report(ctx: AdviceContext, chain: list[Attachment], items: list[AdviceItem]
     if count < REGRIP_MIN_COUNT:
         return
     first, last = chain[0], chain[-1]
+    if ctx.seen_share(first.end_frame, last.start_frame + 1, [first.limb]) < MIN_SEEN_SHARE:
+        return
     arrival = [m for m in ctx.moves if m.limb is first.limb and m.end_frame <= first.start_frame]
     hand: Limb = first.limb
     items.append(
@@ -127,13 +135,16 @@ def inefficient_path(ctx: AdviceContext) -> list[AdviceItem]:
     """Wandering body: the centre of gravity zig-zagged instead of travelling straight.
 
     Triggers per move whose CoG path is at least `MIN_PATH_FRACTION` of stature with an
-    efficiency (chord over path) below `MIN_EFFICIENCY`.
+    efficiency (chord over path) below `MIN_EFFICIENCY`, the torso seen on
+    `engines.advice.context.MIN_SEEN_SHARE` of the move (a CoG on guessed landmarks wanders).
     """
     items = []
     for move, figures in zip(ctx.moves, ctx.biomech.moves, strict=True):
         if figures.cog_path_cm < MIN_PATH_FRACTION * ctx.height_cm:
             continue
         if not figures.efficiency < MIN_EFFICIENCY:
+            continue
+        if ctx.seen_share(move.start_frame, move.end_frame + 1, body=True) < MIN_SEEN_SHARE:
             continue
         items.append(
             ctx.item(

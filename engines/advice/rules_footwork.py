@@ -6,7 +6,7 @@ from typing import Final
 
 import numpy as np
 
-from engines.advice.context import AdviceContext, runs
+from engines.advice.context import MIN_SEEN_SHARE, AdviceContext, runs
 from engines.advice.model import AdviceItem, rule
 from engines.advice.rules_posture import IMPOSSIBLE_SPAN_FRACTION
 from engines.biomech.series import smooth, window_frames
@@ -44,8 +44,10 @@ def feet_cut(ctx: AdviceContext) -> list[AdviceItem]:
     Triggers when both feet leave the mapped holds for `FEET_CUT_MIN_S` between the first and last
     foot placement (standing on the ground before the start is no cut), and both really came off:
     each dropped `FOOT_DROP_FRACTION` below where it stood or swung down or out at
-    `FOOT_SWING_SPEED_FRACTION` (feet that stay put stand on footholds missing from the map);
-    critical from `FEET_CUT_LONG_S`.
+    `FOOT_SWING_SPEED_FRACTION` (feet that stay put stand on footholds missing from the map),
+    both feet seen on `engines.advice.context.MIN_SEEN_SHARE` of the spell (feet leaving the
+    picture or hidden lose their holds without coming off them); critical from
+    `FEET_CUT_LONG_S`: a cut held that long is a campused section, not a slip.
     """
     contact = ctx.biomech.contact
     footed = np.flatnonzero(contact[:, 2:].any(axis=1))
@@ -59,7 +61,7 @@ def feet_cut(ctx: AdviceContext) -> list[AdviceItem]:
     items = []
     for start, stop in runs(cut):
         duration = ctx.seconds(start, stop)
-        if duration < FEET_CUT_MIN_S:
+        if duration < FEET_CUT_MIN_S or ctx.seen_share(start, stop, _FEET) < MIN_SEEN_SHARE:
             continue
         drops, swings = _foot_departure(ctx, feet, midline, start, stop)
         came_off = (drops >= FOOT_DROP_FRACTION * ctx.height_cm) | (
@@ -111,7 +113,8 @@ def _foot_departure(
 
 
 def _flags(ctx: AdviceContext) -> list[tuple[int, int, Limb, float]]:
-    """``(start, stop, flagging foot, median sideways offset cm)`` of every flag."""
+    """``(start, stop, flagging foot, median sideways offset cm)`` of every flag, the flagging
+    foot and the hips seen on `engines.advice.context.MIN_SEEN_SHARE` of it."""
     contact = ctx.biomech.contact
     found = []
     for column, foot in ((2, Limb.LEFT_FOOT), (3, Limb.RIGHT_FOOT)):
@@ -123,7 +126,9 @@ def _flags(ctx: AdviceContext) -> list[tuple[int, int, Limb, float]]:
             & (np.nan_to_num(offset) > FLAG_LATERAL_FRACTION * ctx.height_cm)
         )
         for start, stop in runs(flagging):
-            if ctx.seconds(start, stop) >= FLAG_MIN_S:
+            if ctx.seconds(start, stop) < FLAG_MIN_S:
+                continue
+            if ctx.seen_share(start, stop, [foot], body=True) >= MIN_SEEN_SHARE:
                 found.append((start, stop, foot, float(np.median(offset[start:stop]))))
     return found
 

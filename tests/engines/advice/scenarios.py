@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -173,6 +173,55 @@ def one_sided(*, left_foot_on: bool, noise_cm: float = 0.0) -> SkeletonTimeline:
         left_foot=HOLDS["f1"] if left_foot_on else (80.0, 50.0),
     )
     return climb([(0.0, BASE), (1.0, BASE), (1.5, pose), (3.5, pose)], noise_cm=noise_cm)
+
+
+def swinging_out(*, out_s: float, swing_s: float = 0.3) -> SkeletonTimeline:
+    """From `BASE`, the left hand and foot let go and the body swings left, hanging on the right
+    hand (``b``) and foot (``f2``) as in `one_sided` without the left foot, for ``out_s``; then
+    both come back onto ``a`` and ``f1``. Each swing, out and back, takes ``swing_s``."""
+    out = BASE.moved(hips=(118.0, 118.0), left_hand=(80.0, 140.0), left_foot=(80.0, 50.0))
+    back = 1.0 + 2 * swing_s + out_s
+    return climb(
+        [
+            (0.0, BASE),
+            (1.0, BASE),
+            (1.0 + swing_s, out),
+            (1.0 + swing_s + out_s, out),
+            (back, BASE),
+            (back + 1.0, BASE),
+        ]
+    )
+
+
+#: Where the rigid stand-in's feet stand, its hips at ``(130, 115)``: to their right.
+STAND_IN_FEET = ((158.0, 38.0), (176.0, 44.0))
+
+
+def rigid_stand_in() -> WallClimb:
+    """A rigid cut-out rising up the wall, like `ascension.media.write_wall_climb_clip`'s: it
+    stands 2 s, rises 160 cm in 6 s, stays 2 s and drops back 80 cm; its limbs never move.
+
+    Its hands hang by its hips, on no hold; its feet, to the right of its hips, slide (slowly
+    enough to touch them) over a column of footholds, so its centre of gravity is ~22 cm left
+    of the only holds it touches. The hand holds ``a`` and ``b`` are out of its reach.
+    """
+    (left_x, left_y), (right_x, right_y) = STAND_IN_FEET
+
+    def at(rise: float) -> Pose:
+        return Pose(
+            hips=(130.0, 115.0 + rise),
+            left_hand=(110.0, 112.0 + rise),
+            right_hand=(142.0, 112.0 + rise),
+            left_foot=(left_x, left_y + rise),
+            right_foot=(right_x, right_y + rise),
+        )
+
+    holds = {"a": (100.0, 330.0), "b": (170.0, 330.0)}
+    for k in range(1, 5):
+        holds |= {f"fl{k}": (left_x, left_y + 40.0 * k), f"fr{k}": (right_x, right_y + 40.0 * k)}
+    keys = [(0.0, at(0.0)), (2.0, at(0.0)), (8.0, at(160.0)), (10.0, at(160.0))]
+    keys += [(11.0, at(80.0)), (12.0, at(80.0))]
+    return WallClimb(climb(keys), SCENE.hold_map(holds))
 
 
 def span_move(*, to: float) -> SkeletonTimeline:
@@ -395,6 +444,16 @@ def _film(
         frame_height=camera.frame_height,
         source_fps=fps,
     )
+
+
+def with_visibility(
+    timeline: SkeletonTimeline, frames: slice, landmarks: Sequence[int], visibility: float
+) -> SkeletonTimeline:
+    """``timeline`` with ``landmarks`` seen at ``visibility`` on ``frames``: the pose model
+    guessing where a hidden or blurred body part is."""
+    marks = timeline.landmarks.copy()
+    marks[frames, list(landmarks), 3] = visibility
+    return replace(timeline, landmarks=marks)
 
 
 def with_long_shanks(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from engines.advice import RULES, AdviceItem, generate_advice
-from engines.advice.context import AdviceContext
+from engines.advice.context import AdviceContext, held_level
 from engines.advice.engine import (
     CRITICAL_MIN_CONFIDENCE,
+    HOLDS_UNREAD_ID,
     MAX_ITEMS,
     RULE_MODULES,
     merge_findings,
@@ -30,6 +33,7 @@ from tests.engines.advice.scenarios import (
     one_sided,
     regripping,
     resting,
+    rigid_stand_in,
     span_move,
     wall_climb,
 )
@@ -156,6 +160,58 @@ def test_merging_quotes_the_worst_occurrence_and_keeps_severity_honest() -> None
     # Critical needs a confidence the video can back.
     assert unsure.severity == "warning"
     assert unsure.occurrences[1].severity == "critical"
+
+
+def test_nothing_is_critical_in_a_climb_where_no_hand_held_a_hold() -> None:
+    found = [_finding("sample", "critical", 4.0, figure=2.0)]
+
+    merged = merge_findings(_rule_named("sample", 0.9, found), found, holds_read=False)
+
+    assert merged.severity == "warning"
+    assert merged.occurrences[0].severity == "critical"
+
+
+def test_a_climb_without_hand_contacts_says_so_once_and_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    climb = rigid_stand_in()
+    result = climb.analysed(max_items=None)
+    # Even a rule that calls its finding critical is not the thing to fix first here.
+    found = [_finding("loud", "critical", 4.0, figure=2.0)]
+    monkeypatch.setitem(RULES, "loud", _rule_named("loud", 0.9, found))
+
+    advice = generate_advice(
+        result.timeline, result.track, result.moves, result.biomech, climb.hold_map, MORPHOLOGY
+    )
+
+    notice = advice[0]
+    assert [item.rule_id for item in advice].count(HOLDS_UNREAD_ID) == 1
+    assert notice.rule_id == HOLDS_UNREAD_ID and notice.severity == "info"
+    assert notice.move_index is None and notice.holds == ()
+    assert notice.evidence["hand_contact_s"] == 0.0
+    assert notice.evidence["foot_contact_s"] > 0.0
+    assert (notice.start_s, notice.end_s) == pytest.approx((0.0, 12.03), abs=0.05)
+    assert "could not be read" in notice.message_en
+    assert notice.occurrences == (notice.occurrence(),)
+    assert [(item.rule_id, item.severity) for item in advice[1:]] == [("loud", "warning")]
+    assert json.loads(json.dumps(notice.to_dict()))["message_key"] == f"advice.{HOLDS_UNREAD_ID}"
+    # The notice is about the inputs, not a coaching rule: no drill answers it.
+    assert HOLDS_UNREAD_ID not in RULES
+
+
+def test_a_climb_with_hand_contacts_gets_no_unread_notice() -> None:
+    for timeline in (hand_move(), feet_off(both=True), one_sided(left_foot_on=False)):
+        assert all(item.rule_id != HOLDS_UNREAD_ID for item in analysed(timeline).advice)
+
+
+def test_the_held_level_ignores_a_spike() -> None:
+    values = np.array([1.0, 5.0, 5.0, 5.0, 30.0, 5.0, 2.0, np.nan, 40.0])
+
+    assert held_level(values, 3) == 5.0
+    assert held_level(values, 1) == 40.0
+    assert held_level(values[:7], 20) == 1.0  # shorter than the window: its minimum
+    assert math.isnan(held_level(values, 20))  # ... and a frame without a figure reaches nothing
+    assert math.isnan(held_level(np.array([]), 3))
 
 
 def test_findings_off_the_moves_are_counted_as_times() -> None:

@@ -13,8 +13,15 @@ from engines.advice import generate_advice
 from engines.advice.context import PLAUSIBLE_HAND_FORCE_BW
 from engines.advice.rules_flow import HESITATION_S
 from engines.advice.rules_footwork import FOOT_DROP_FRACTION
-from engines.advice.rules_posture import BENT_ELBOW_DEG, COMFORT_SPAN_FRACTION, HIP_FAR_FRACTION
+from engines.advice.rules_posture import (
+    BARN_DOOR_CRITICAL_FRACTION,
+    BARN_DOOR_CRITICAL_S,
+    BENT_ELBOW_DEG,
+    COMFORT_SPAN_FRACTION,
+    HIP_FAR_FRACTION,
+)
 from engines.pose import SkeletonTimeline
+from engines.pose.timeline import Landmark
 from tests.engines.advice.scenarios import (
     HOLD_MAP,
     MORPHOLOGY,
@@ -28,9 +35,12 @@ from tests.engines.advice.scenarios import (
     one_sided,
     regripping,
     resting,
+    rigid_stand_in,
     span_move,
+    swinging_out,
     wall_climb,
     with_long_shanks,
+    with_visibility,
 )
 
 pytestmark = pytest.mark.unit
@@ -247,6 +257,63 @@ def test_weight_hanging_outside_the_holds_is_a_barn_door() -> None:
 
 def test_a_foot_under_the_body_prevents_the_barn_door() -> None:
     assert analysed(one_sided(left_foot_on=True)).of("barn_door") == []
+
+
+def test_a_barn_door_fought_for_a_second_is_critical() -> None:
+    # Hanging on the right hand and foot, the body swung ~30 cm left of them for over a second.
+    [item] = analysed(swinging_out(out_s=1.5)).of("barn_door")
+
+    assert item.severity == "critical"
+    assert item.limbs == ("right_hand", "right_foot")
+    assert item.evidence["unbalanced_bw_cm"] > BARN_DOOR_CRITICAL_FRACTION * 175.0  # 175 cm climber
+    assert item.evidence["duration_s"] >= BARN_DOOR_CRITICAL_S
+    assert item.evidence["seen_share"] == 1.0
+
+
+def test_a_short_swing_is_a_warning_and_a_one_frame_one_nothing() -> None:
+    # As far out, but back within half a second: the climber passed through it.
+    [short] = analysed(swinging_out(out_s=0.2, swing_s=0.1)).of("barn_door")
+    assert short.severity == "warning"
+    assert short.evidence["duration_s"] < BARN_DOOR_CRITICAL_S
+    # Out and back in one frame each way.
+    assert analysed(swinging_out(out_s=0.0, swing_s=1 / 30)).of("barn_door") == []
+
+
+def test_feet_the_model_lost_sight_of_are_no_foot_cut() -> None:
+    # Both feet swing off for 1 s (a cut), or the same feet are barely seen during it (out of
+    # the picture, hidden): their contact points are guesses, so nothing says they came off.
+    timeline = feet_off(both=True)
+    feet = [Landmark.LEFT_ANKLE, Landmark.LEFT_FOOT_INDEX, Landmark.RIGHT_ANKLE]
+    feet.append(Landmark.RIGHT_FOOT_INDEX)
+
+    assert len(analysed(timeline).of("feet_cut")) == 1
+    assert analysed(with_visibility(timeline, slice(30, 75), feet, 0.3)).of("feet_cut") == []
+
+
+def test_a_barn_door_read_on_guessed_landmarks_is_not_reported() -> None:
+    # The same swing, but the torso (whose position gives the centre of gravity) is barely seen
+    # while the body is out: the pose model is guessing, so there is no moment to quote.
+    timeline = swinging_out(out_s=1.5)
+    torso = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+
+    guessed = with_visibility(timeline, slice(30, 80), torso, 0.2)
+    seen = with_visibility(timeline, slice(30, 80), torso, 0.6)
+
+    assert analysed(guessed).of("barn_door") == []
+    assert len(analysed(seen).of("barn_door")) == 1
+
+
+def test_a_rigid_stand_in_touching_footholds_only_gets_no_posture_fault() -> None:
+    # The stand-in's feet touch footholds to the right of its hips, so the static model sees its
+    # weight 22 cm left of them (the former rule's critical "barn door"); but its hands never
+    # held anything, and a barn door is a swing about the holds the climber hangs from.
+    result = rigid_stand_in().analysed(max_items=None)
+
+    assert not result.track.in_contact[:, :2].any()
+    assert result.track.in_contact[:, 2:].any()
+    assert np.nanmax(result.biomech.unbalanced_cm) > 20.0
+    assert result.of("barn_door") == []
+    assert all(item.severity != "critical" for item in result.advice)
 
 
 def test_a_span_near_the_arm_span_is_an_overreach() -> None:
