@@ -234,7 +234,7 @@ class VisionActivities:
         """Skeleton + validated holds -> contacts, moves, biomechanics, advice and metrics."""
         from engines.advice import generate_advice
         from engines.biomech import analyse
-        from engines.climb import climb_reading, find_climb, on_wall_view
+        from engines.climb import climb_reading, find_climb, on_wall_view, wall_holds
         from engines.contacts import find_moves, track_contacts
 
         timeline = await self._load_timeline(params.bucket, params.skeleton_key)
@@ -249,14 +249,14 @@ class VisionActivities:
             # off stay in the skeleton (the phone draws them) but are no contacts or moves.
             segment = find_climb(timeline, params.hold_map)
             climbing = on_wall_view(timeline, segment)
-            track = track_contacts(climbing, params.hold_map)
+            # Holds lying on the floor stay on the climber's map but are no part of the route.
+            wall = wall_holds(params.hold_map, segment.floor_holds)
+            track = track_contacts(climbing, wall)
             moves = find_moves(track, climbing)
             biomech = analyse(climbing, track, moves, params.morphology)
-            items = generate_advice(
-                climbing, track, moves, biomech, params.hold_map, params.morphology
-            )
+            items = generate_advice(climbing, track, moves, biomech, wall, params.morphology)
             summary = biomech.summary()
-            reading = climb_reading(segment, track, params.hold_map, moves)
+            reading = climb_reading(segment, track, wall, moves)
             document = AdviceDocument(
                 climb=ClimbSpan(
                     start_s=reading.start_s,
@@ -266,6 +266,7 @@ class VisionActivities:
                     finish=reading.finish,
                     start_holds=reading.start_holds,
                     top_hold=reading.top_hold,
+                    floor_holds=reading.floor_holds,
                 ),
                 moves=[move.to_dict() for move in moves],
                 move_figures=[figures.to_dict() for figures in biomech.moves],

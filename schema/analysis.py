@@ -226,7 +226,9 @@ class ClimbReading:
     hold), ``"let_go"`` (back on the floor from lower down: a fall or a step-off) or
     ``"video_end"``; ``hand_sequence`` every hold a hand took, in order (the ghost compares its
     plan with it, to say when the climber's own sequence was already the best it found; empty in
-    readings recorded before it existed).
+    readings recorded before it existed); ``floor_holds`` the holds of the map lying on the floor
+    below where the climber stood (`engines.climb.floor`): no limb, start or ghost uses them (empty
+    in readings recorded before it existed).
     """
 
     start_s: float
@@ -238,3 +240,4 @@ class ClimbReading:
     route_holds: list[str] = field(default_factory=list)
     finish: str = "video_end"
     hand_sequence: list[HandPlacement] = field(default_factory=list)
+    floor_holds: list[str] = field(default_factory=list)

@@ -27,7 +27,8 @@ class ClimbSpan:
     """The climb inside the video as the advice step found it (``extra.climb`` of the result).
 
     ``start_s``/``end_s``/``start``/``end`` are `engines.climb.ClimbSegment.to_dict()`; the rest
-    is the `schema.analysis.ClimbReading` of the same climb.
+    is the `schema.analysis.ClimbReading` of the same climb: ``floor_holds`` names the holds of
+    the map lying on the floor, which the analysis left out (empty in documents stored before).
     """
 
     start_s: float
@@ -37,6 +38,7 @@ class ClimbSpan:
     finish: str = "video_end"
     start_holds: dict[str, str | None] = field(default_factory=dict)
     top_hold: str | None = None
+    floor_holds: list[str] = field(default_factory=list)
 
 
 @dataclass

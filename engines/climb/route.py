@@ -1,7 +1,8 @@
 """The route the climber took: start holds, the highest hold a hand reached, every hold used.
 
 Read from the contact track of the climb (`engines.climb.on_wall_view`), so holds touched while
-standing on the mat are not start holds and nothing after the climb counts.
+standing on the mat are not start holds and nothing after the climb counts; the track is made on
+the wall's holds (`engines.climb.wall_holds`), so holds lying on the floor are never part of it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def climb_reading(
 
     Args:
         segment: the climb.
-        track: contacts of the climb only (made from `on_wall_view`).
+        track: contacts of the climb only (made from `on_wall_view`), on the wall's holds
+            (`wall_holds` of the map and ``segment.floor_holds``).
         hold_map: the holds the track refers to.
         moves: the climber's moves on that track (`engines.contacts.find_moves`): their hand
             moves become ``hand_sequence``, debounced as a coach counts them (no flicker).
@@ -65,4 +67,5 @@ def climb_reading(
         hand_sequence=[
             HandPlacement(move.limb.value, move.to_hold) for move in moves if move.limb.is_hand
         ],
+        floor_holds=list(segment.floor_holds),
     )

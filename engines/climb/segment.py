@@ -20,8 +20,10 @@ How the climb is found, camera fixed and facing the wall, image y pointing down:
    `FLOOR_TOUCH_S` and ignoring hops shorter than `MIN_HOP_S`; it ends at the last frame a hand
    was still on a hold before the feet came back down (the drop or the down-climb's last step
    is not climbing). With no floor in view, the climb spans every frame with a pose.
+5. **Holds on the floor.** The frames before the climb with a foot on the floor give the ground
+   line; holds lying below it are not the route (`engines.climb.floor`, `wall_holds`).
 
-One module of ~330 lines on purpose: the steps above feed each other in this order, and the
+One module of ~340 lines on purpose: the steps above feed each other in this order, and the
 thresholds they share are read side by side.
 """
 
@@ -33,6 +35,7 @@ from typing import Final, Literal
 import numpy as np
 
 from engines.biomech.body import endpoint, pixel_points
+from engines.climb.floor import floor_holds, ground_line
 from engines.contacts.geometry import hold_shapes, touched_hold
 from engines.contacts.track import RADIUS_FRACTION, TOLERANCE_FRACTION
 from engines.errors import EngineInputError
@@ -86,6 +89,10 @@ class ClimbSegment:
             ``"video_end"`` (still on the wall, or out of view, when the video ends).
         floor_y: the floor's level, normalised frame y; None when no floor is in view.
         near_camera: ``(T,)`` bool, frames whose person stood near the lens.
+        ground_y: where the climber stood before the climb, normalised frame y
+            (`engines.climb.floor.ground_line`); None without standing frames.
+        floor_holds: ids of the holds lying on the floor below it, left out of the analysis
+            (`engines.climb.floor`).
     """
 
     start_frame: int
@@ -96,6 +103,8 @@ class ClimbSegment:
     end: EndReason
     floor_y: float | None
     near_camera: np.ndarray
+    ground_y: float | None = None
+    floor_holds: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -167,6 +176,9 @@ def find_climb(timeline: SkeletonTimeline, hold_map: HoldMap) -> ClimbSegment:
     end_reason: EndReason = "ground" if stop < frames and (state[stop:] == 0).any() else "video_end"
     if end_reason == "ground":
         stop = _last_hand_on_hold(timeline, hold_map, pixels, start, stop, stature_px)
+    standing = on_floor & (np.arange(frames) < start)
+    ground = ground_line(lowest, standing)
+    ground_y = None if ground is None else ground / timeline.frame_height
     segment = ClimbSegment(
         start_frame=start,
         end_frame=stop,
@@ -176,6 +188,8 @@ def find_climb(timeline: SkeletonTimeline, hold_map: HoldMap) -> ClimbSegment:
         end=end_reason,
         floor_y=floor / timeline.frame_height,
         near_camera=near,
+        ground_y=ground_y,
+        floor_holds=floor_holds(hold_map, ground_y, stature_px / timeline.frame_height),
     )
     _check_length(segment)
     return segment

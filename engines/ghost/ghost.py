@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engines.climb.floor import wall_holds
 from engines.ghost.body import BodyModel, body_model
 from engines.ghost.ik import DEFAULT_ITERATIONS, KeyPoses, default_device, solve_key_poses
 from engines.ghost.planner import Plan, plan_following, plan_sequence
@@ -133,8 +134,9 @@ def compute_ghost(
             starts on the climber's start holds when they leave the ground, its hands take only
             holds of the climber's route (holds they used, or their route's colour; feet may
             use any hold), it finishes on the highest hold they reached (unless ``finish``
-            says otherwise), its moves are spread over their climb, not the whole video, and
-            its plan is judged against their hand sequence (`GhostResult.verdict`).
+            says otherwise), its moves are spread over their climb, not the whole video, its
+            plan is judged against their hand sequence (`GhostResult.verdict`), and it never
+            uses the holds the reading found lying on the floor (``climb.floor_holds``).
 
     Returns:
         The `GhostResult`.
@@ -146,6 +148,9 @@ def compute_ghost(
     window = (float(timeline.timestamps_s[0]), float(timeline.timestamps_s[-1]))
     if climb is not None:
         window = (climb.start_s, climb.end_s)
+        # Holds lying on the floor are no part of the route: no start stance, foot or hand on
+        # them (`engines.climb.floor`).
+        hold_map = wall_holds(hold_map, climb.floor_holds)
         timeline_on_wall = _within(timeline, *window)
         body = body_model(timeline_on_wall, morphology)
         start = _climb_start(climb, default_start(timeline_on_wall, hold_map))
@@ -224,8 +229,15 @@ def _within(timeline: SkeletonTimeline, start_s: float, end_s: float) -> Skeleto
 
 def _climb_start(climb: ClimbReading, seen: dict[Limb, str | None]) -> dict[Limb, str | None]:
     """The climber's start holds as the contact track read them; a limb the track had on no
-    hold at the start keeps what the first frames of the climb show (or None)."""
-    return {limb: climb.start_holds.get(limb.value) or seen.get(limb) for limb in seen}
+    hold at the start, or on a hold lying on the floor, keeps what the first frames of the climb
+    show (or None)."""
+    floor = set(climb.floor_holds)
+    read = {
+        limb: hold
+        for limb, hold in climb.start_holds.items()
+        if hold is not None and hold not in floor
+    }
+    return {limb: read.get(limb.value) or seen.get(limb) for limb in seen}
 
 
 def _route_only_for_hands(

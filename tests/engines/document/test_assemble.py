@@ -45,7 +45,9 @@ def _params(ghost_skipped: str | None = None) -> PersistResultsInput:
 
 
 def test_the_steps_documents_become_the_served_document(climb: Climb) -> None:
-    span = ClimbSpan(1.0, 5.0, "left_ground", "ground", "let_go", {"left_hand": None}, "h3")
+    span = ClimbSpan(
+        1.0, 5.0, "left_ground", "ground", "let_go", {"left_hand": None}, "h3", ["floor-1"]
+    )
     stored = StoredSteps(
         skeleton=climb.skeleton.to_bytes(),
         advice=encode_advice(
@@ -81,5 +83,10 @@ def test_documents_stored_by_older_workers_still_assemble(climb: Climb) -> None:
     assert served["ghost"] is None and served["ghost_moves"] == []
     assert served["ghost_skipped_reason"] == "no route"
     assert decode_advice(old_advice) == AdviceDocument()
+    # A climb stored before floor holds were left out names none.
+    old_climb = {"start_s": 1.0, "end_s": 5.0, "start": "left_ground", "end": "ground"}
+    stored_climb = gzip.compress(json.dumps({"climb": old_climb}).encode())
+    assert decode_advice(stored_climb).climb == ClimbSpan(1.0, 5.0, "left_ground", "ground")
+    assert decode_advice(stored_climb).climb.floor_holds == []  # type: ignore[union-attr]
     old_plan = gzip.compress(json.dumps({"moves": [{"limb": "left_hand"}]}).encode())
     assert decode_ghost_plan(old_plan) == GhostPlanDocument([{"limb": "left_hand"}], None)
