@@ -351,10 +351,9 @@ async def reconcile_with_run(
     marked it meanwhile) is left to its new run.
 
     ``publish`` sends the ``{stage}.failed.{job_id}`` event every failed analysis publishes, so
-    consumers waiting on the analysis hear of its end; it is sent before the row is marked, and
-    its message id is the one the run would have used, so a second read that races this one
-    sends an exact copy consumers already drop. A publish that fails leaves the row as it is,
-    for the next read to try again.
+    consumers waiting on the analysis hear of its end: once, by the read that marked the row
+    (compare-and-set), under the message id the run itself would have used. A publish that
+    fails puts the row back as it was, for the next read to try again.
     """
     if analysis.status not in RUNNING:
         return analysis
@@ -381,6 +380,7 @@ async def reconcile_with_run(
     if updated_at > closed_at:
         return analysis
     stage = _stage_of(described.typed_search_attributes.get(_ANALYSIS_STAGE), analysis.stage)
+    event: AnalysisEvent | None = None
     if publish is not None:
         try:
             memo = await described.memo()
@@ -396,15 +396,17 @@ async def reconcile_with_run(
                 reason=reason,
                 redrive=await _redrive_of(client, handle, memo),
             )
-            await publish(event)
         except Exception as error:
-            log.warning(
-                "analysis %s: its run is %s but its failure event was not sent (%r); row kept",
-                analysis.id,
-                run_status.name,
-                error,
-            )
+            log.warning("analysis %s: run not read (%r); row kept", analysis.id, error)
             return analysis
+    before = {
+        "status": analysis.status,
+        "stage": analysis.stage,
+        "failure_reason": analysis.failure_reason,
+        "completed_at": analysis.completed_at,
+        "updated_at": analysis.updated_at,
+    }
+    # Compare-and-set on updated_at: of two reads at once, one marks the row and publishes.
     marked = await _update_analysis(
         session,
         analysis.id,
@@ -414,6 +416,22 @@ async def reconcile_with_run(
         failure_reason=reason,
         completed_at=closed_at,
     )
+    if marked is not None and event is not None and publish is not None:
+        try:
+            # After the row, as the run itself does: a consumer that reads it on the event
+            # finds it failed.
+            await publish(event)
+        except Exception as error:
+            log.warning(
+                "analysis %s: its run is %s but its failure event was not sent (%r); row kept",
+                analysis.id,
+                run_status.name,
+                error,
+            )
+            # As it was, its stamp included (older than the run's close), so the next read
+            # tries again.
+            await _update_analysis(session, analysis.id, marked, **before)
+            marked = None
     if marked is not None:
         log.info(
             "analysis %s marked failed: its run %s is %s",
@@ -447,14 +465,14 @@ async def _redrive_of(client: Client, handle: AnalysisHandle, memo: Mapping[str,
 
 
 async def _update_analysis(
-    session: AsyncSession, analysis_id: uuid.UUID, updated_at: datetime, **values: Any
+    session: AsyncSession, analysis_id: uuid.UUID, expected: datetime, **values: Any
 ) -> datetime | None:
-    """Set ``values`` if the row's ``updated_at`` is still ``updated_at``; the new stamp, or
-    None when someone changed the row meanwhile."""
-    now = datetime.now(UTC)
+    """Set ``values`` if the row's ``updated_at`` is still ``expected``; the new stamp (now,
+    unless ``values`` sets it), or None when someone changed the row meanwhile."""
+    now = values.pop("updated_at", None) or datetime.now(UTC)
     statement = (
         update(Analysis)
-        .where(col(Analysis.id) == analysis_id, col(Analysis.updated_at) == updated_at)
+        .where(col(Analysis.id) == analysis_id, col(Analysis.updated_at) == expected)
         .values(updated_at=now, **values)
         .execution_options(synchronize_session=False)
     )

@@ -5,7 +5,7 @@ The run executes no more workflow code, so its row would say it runs for ever; t
 (`api.reconcile`, deciding in `core.analyses.reconcile_with_run`) find the close through
 Temporal, mark the row failed with a reason the climber understands and publish the failure
 event every failed analysis publishes, once. A running analysis is left alone, and so is a row
-whose Temporal cannot be reached or that was written after the run closed (a redrive).
+whose Temporal or broker cannot be reached or that was written after the run closed (a redrive).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from api.resources import ApiResources, TemporalConnection
 from ascension.servers.process import free_port
 from core.analyses import CLOSED_RUN_REASONS
 from core.db import session_scope
+from core.events import EventPublisher
 from core.settings import Settings
 from schema import names
 from schema.analysis import Status, Tier
@@ -151,7 +152,7 @@ async def test_a_socket_opened_after_the_termination_is_told_of_the_failure(
     assert (await _row(api_app, stopped)).status == Status.FAILED
 
 
-async def test_no_temporal_or_a_row_written_after_the_close_leaves_the_row_as_it_is(
+async def test_no_temporal_no_broker_or_a_row_written_after_the_close_keeps_the_row(
     api: httpx.AsyncClient,
     climber: ClimberFactory,
     pipeline: FakePipeline,
@@ -176,6 +177,24 @@ async def test_no_temporal_or_a_row_written_after_the_close_leaves_the_row_as_it
     assert f"analysis {stopped} not reconciled: Temporal unreachable" in caplog.text
     assert (await _row(api_app, stopped)).status == Status.AWAITING_HOLD_VALIDATION
 
+    # The broker unreachable: the failure event cannot go out, so the row is put back as it
+    # was (its stamp included) for a later read to try again.
+    original = await _row(api_app, stopped)
+    broker = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    deaf = dataclasses.replace(resources, publisher=EventPublisher(broker))
+    with caplog.at_level(logging.WARNING):
+        async with session_scope(resources.engine) as session:
+            row = await session.get(Analysis, uuid.UUID(stopped))
+            assert row is not None
+            kept = await reconciled(deaf, session, row)
+    assert kept.status == Status.AWAITING_HOLD_VALIDATION
+    assert "its failure event was not sent" in caplog.text
+    after = await _row(api_app, stopped)
+    assert (after.status, after.updated_at) == (original.status, original.updated_at)
+    # (Recorded for the app's replay log before the broker refused it, as the workers' own
+    # publishing does: the retry that gets through reuses that row, by message id.)
+    recorded = [event.id for event in await _failure_events(api_app, stopped)]
+
     # A row written after the run closed belongs to a new run (a redrive marks it before it
     # starts one): the closed run does not fail it.
     async with session_scope(resources.engine) as session:
@@ -187,4 +206,4 @@ async def test_no_temporal_or_a_row_written_after_the_close_leaves_the_row_as_it
         await session.commit()
     response = await api.get(f"{V1}/analysis/video/{stopped}", headers=me.headers)
     assert response.json()["status"] == "pending"
-    assert await _failure_events(api_app, stopped) == []
+    assert [event.id for event in await _failure_events(api_app, stopped)] == recorded
