@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 #: AMQP header carrying the event's id in ``analysis_events`` (what clients resume from).
 EVENT_ID_HEADER = "x-event-id"
+#: AMQP header of an event for a legacy job alone (`AnalysisEvent.for_app` false): the app's
+#: hub skips it.
+LEGACY_ONLY_HEADER = "x-legacy-job-only"
 
 _EVENTS: Table = AnalysisEventRecord.__table__  # type: ignore[attr-defined]
 
@@ -82,7 +85,17 @@ async def record_and_publish(
 
     Returns the event's id in the log. Raises while the broker is down, after recording, so a
     retry finds the row already there and only publishes.
+
+    An event for a legacy job alone (`AnalysisEvent.for_app` false) is not recorded: the log is
+    what the app replays, and the app was told by the run's own event. It is published with
+    `LEGACY_ONLY_HEADER`, which the app's hub skips; its id is None.
     """
+    if not event.for_app:
+        if publisher is None:
+            log.info("no broker configured; legacy job event %s not sent", event.routing_key)
+            return None
+        await asyncio.to_thread(publisher.publish, event, headers={LEGACY_ONLY_HEADER: True})
+        return None
     event_id = await record_event(engine, event)
     if publisher is None:
         log.info("no broker configured; event %s recorded, not sent", event.routing_key)

@@ -219,6 +219,7 @@ class JobMapper:
                 status=Status(analysis.status),
                 occurred_at=datetime.now(UTC).isoformat(),
                 reason=None if completed else analysis.failure_reason,
+                for_app=False,  # the app was told by the run's own events
             )
             await record_and_publish(self._engine, self._publisher, event)
 

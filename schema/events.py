@@ -31,6 +31,11 @@ class AnalysisEvent:
     #: The run's `StartAnalysisInput.redrive`: a redriven run publishes its own events, so a
     #: second failure of a stage is not taken for a duplicate of the first.
     redrive: int = 0
+    #: False for an answer owed to a legacy job alone, repeating an outcome the app is told by
+    #: the run's own event (a job attached to a run already going): published on the broker
+    #: under the job's routing key, but neither logged for nor shown to the app, whose client
+    #: sees one frame per outcome. Not part of the body.
+    for_app: bool = True
 
     @property
     def routing_key(self) -> str:

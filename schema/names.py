@@ -185,6 +185,10 @@ BAD_INPUT_ERRORS: Final = (
 ANALYSIS_FAILED: Final = "AnalysisFailed"
 #: Type of the route holds workflow's own failure (detection failed, validation expired).
 ROUTE_HOLDS_FAILED: Final = "RouteHoldsFailed"
+#: Type of the `validate_holds` Update's refusal when no correction is awaited here (too late,
+#: too early, or awaited on the route's own run): the API's 409. A bad map is
+#: `INVALID_HOLD_MAP`, its 422.
+HOLDS_NOT_AWAITING_VALIDATION: Final = "HoldsNotAwaitingValidation"
 #: A training profile the generator refuses (unknown goal, grade, ...): never retried.
 INVALID_TRAINING_PROFILE: Final = "InvalidTrainingProfile"
 #: Type of the training workflow's own failure, raised after ``training.failed`` was published.

@@ -93,6 +93,11 @@ ONE_ROUTE_MAP_WRITER_PATCH = "route-holds-run-writes-route-map"
 #: activities on the workflow's own worker (`analysis_steps.BOOKKEEPING`); runs recorded before
 #: it schedule each through the CPU task queue.
 LOCAL_BOOKKEEPING_PATCH = "bookkeeping-as-local-activities"
+#: `workflow.patched` id (both workflows that wait for the climber): ``hold_detection.completed``
+#: is published once the run awaits the validation (status, row and deadline), so a correction
+#: sent the moment the holds are announced is taken; runs recorded before announced first and
+#: refused a correction that came before their wait.
+HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH = "holds-awaited-before-announced"
 
 
 def explain(err: ActivityError, stage: Stage, gpu_schedule_to_start_s: float) -> str:

@@ -80,11 +80,14 @@ class AnalysisRun(HoldValidationHandlers):
         wait for one stage's event before sending the next job) gets that event at once.
         """
         self._jobs.attach(job)
+        # Answers for the job alone: the app was told by the run's own events.
         for stage in job.stages:
             if stage in self._jobs.completed:
-                await self._publish(stage, "completed", job_id=job.job_id)
+                await self._publish(stage, "completed", job_id=job.job_id, for_app=False)
             elif self._progress.status in (Status.FAILED, Status.CANCELLED):
-                await self._publish(stage, "failed", self._progress.last_error, job_id=job.job_id)
+                await self._publish(
+                    stage, "failed", self._progress.last_error, job_id=job.job_id, for_app=False
+                )
 
     @workflow.signal(name=names.ROUTE_HOLDS_READY_SIGNAL)
     def route_holds_ready(self, ready: RouteHoldsReady) -> None:
@@ -211,8 +214,17 @@ class AnalysisRun(HoldValidationHandlers):
             )
 
     async def _publish(
-        self, stage: Stage, outcome: str, reason: str | None = None, *, job_id: str | None = None
+        self,
+        stage: Stage,
+        outcome: str,
+        reason: str | None = None,
+        *,
+        job_id: str | None = None,
+        status: Status | None = None,
+        for_app: bool = True,
     ) -> None:
+        """Publish the stage's outcome (``status``: the body's `analysis_status`, the run's own
+        unless told; ``for_app``: `AnalysisEvent.for_app`)."""
         params = self._params
         if job_id is None:
             job_id = self._jobs.job_for(stage, params.analysis_id)
@@ -225,9 +237,10 @@ class AnalysisRun(HoldValidationHandlers):
             user_id=params.user_id,
             stage=stage,
             outcome=outcome,
-            status=self._progress.status,
+            status=self._progress.status if status is None else status,
             occurred_at=workflow.now().isoformat(),
             reason=reason,
             redrive=params.redrive,
+            for_app=for_app,
         )
         await publish_event(params, event, local=self._local_bookkeeping())

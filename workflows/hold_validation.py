@@ -34,13 +34,20 @@ class HoldValidation:
     #: ISO time the wait ends, while the holds await the climber.
     deadline: str | None = None
 
-    def problem(self, status: Status, hold_map: HoldMap) -> str | None:
-        """Why ``hold_map`` cannot be accepted now, or None."""
+    def not_waiting(self, status: Status) -> str | None:
+        """Why no map can be accepted now, whatever it holds, or None."""
         if status != Status.AWAITING_HOLD_VALIDATION or self.accepted is not None:
             return f"the holds are not awaiting validation (analysis is {status.value})"
         if self.detected is None:
             # An analysis waiting for its route's own run: the map is validated there.
             return "the holds await validation on the route's own detection, not here"
+        return None
+
+    def problem(self, status: Status, hold_map: HoldMap) -> str | None:
+        """Why ``hold_map`` cannot be accepted now, or None."""
+        not_waiting = self.not_waiting(status)
+        if not_waiting is not None or self.detected is None:
+            return not_waiting
         problems = hold_map_problems(hold_map, self.detected)
         return "; ".join(problems) if problems else None
 
@@ -66,8 +73,15 @@ async def await_validation(
     waiting: Callable[[], Awaitable[None]],
     cancelled: Callable[[], bool],
     expired: str = "the analysis expired",
+    announce: Callable[[], Awaitable[None]] | None = None,
 ) -> bool:
-    """Open the wait, tell the world (``waiting``: status, records), wait for the climber.
+    """Open the wait, tell the world (``waiting``: status, records), announce the holds
+    (``announce``: ``hold_detection.completed``), wait for the climber.
+
+    The holds are announced only once the wait is open: whoever reacts to the event (the app on
+    its ``holds_detected`` frame, a legacy consumer) finds the run, and its row, already
+    awaiting the correction, which the Update and the Signal then take even before the wait
+    itself begins. Runs recorded before announced first and pass no ``announce``.
 
     The caller has set ``holds.detected``. Returns True when the deadline passed and the policy
     proceeds with the detected map (then ``holds.accepted`` is that map); raises `Stop` when it
@@ -76,6 +90,8 @@ async def await_validation(
     """
     holds.open(timeout)
     await waiting()
+    if announce is not None:
+        await announce()
     if not await holds.wait(timeout, cancelled):
         return False
     if policy == ValidationTimeoutPolicy.EXPIRE:
@@ -123,6 +139,12 @@ class HoldValidationHandlers:
     def _reject_bad_hold_map(self, update: ValidateHoldsInput) -> None:
         # Validators reject synchronously without touching history or state: the climber gets
         # the message at once and the workflow keeps waiting for a good map.
+        # Nothing to correct here is the API's 409, a bad map its 422.
+        not_waiting = self._holds.not_waiting(self._progress.status)
+        if not_waiting:
+            raise ApplicationError(
+                not_waiting, type=names.HOLDS_NOT_AWAITING_VALIDATION, non_retryable=True
+            )
         problem = self._holds.problem(self._progress.status, update.hold_map)
         if problem:
             raise ApplicationError(problem, type=names.INVALID_HOLD_MAP, non_retryable=True)

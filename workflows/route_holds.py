@@ -30,7 +30,7 @@ from typing import NoReturn
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.analysis_policies import explain
+from workflows.analysis_policies import HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH, explain
 from workflows.analysis_steps import (
     Progress,
     Stop,
@@ -98,12 +98,20 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
             reason = explain(err, Stage.HOLD_DETECTION, params.gpu_schedule_to_start_s)
             await self._fail(reason, publish=True)
         holds.detected = detection.hold_map
-        await self._publish_outcome("completed")
 
         async def waiting() -> None:
             progress.status = Status.AWAITING_HOLD_VALIDATION
             progress.stage = Stage.HOLD_VALIDATION
 
+        async def announce() -> None:
+            # The event's `analysis_status` stays the documented one whichever comes first.
+            await self._publish_outcome("completed", status=Status.PROCESSING)
+
+        # The holds are announced once the run awaits the climber, so a correction sent on the
+        # event is taken; runs recorded before announced them first.
+        awaited_first = workflow.patched(HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH)
+        if not awaited_first:
+            await announce()
         try:
             used_detected = await await_validation(
                 holds,
@@ -112,6 +120,7 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
                 waiting=waiting,
                 cancelled=lambda: False,  # a Temporal cancel interrupts the wait itself
                 expired="the route keeps no hold map",
+                announce=announce if awaited_first else None,
             )
         except Stop as stop:
             # ``hold_detection.completed`` is already out: the expiry is the run's own failure.
@@ -143,7 +152,8 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
         if answer:
             self._outcome = ("completed", None)
             for job_id in list(self._jobs):
-                await self._publish("completed", None, job_id=job_id)
+                # The app was told of this map by the analysis that detected it.
+                await self._publish("completed", None, job_id=job_id, for_app=False)
         await self._tell_waiters(accepted, None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RouteHoldsResult(
@@ -167,7 +177,7 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
         workflow.upsert_memo({names.LEGACY_JOB_IDS_MEMO: list(self._jobs)})
         if self._outcome is not None:
             outcome, reason = self._outcome
-            await self._publish(outcome, reason, job_id=job.job_id)
+            await self._publish(outcome, reason, job_id=job.job_id, for_app=False)
 
     @workflow.signal(name=names.ATTACH_ANALYSIS_SIGNAL)
     async def attach_analysis(self, request: AttachAnalysisInput) -> None:
@@ -181,12 +191,20 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
     def _primary_job(self) -> str:
         return self._params.job_id or self._params.route_id
 
-    async def _publish_outcome(self, outcome: str, reason: str | None = None) -> None:
+    async def _publish_outcome(
+        self, outcome: str, reason: str | None = None, *, status: Status | None = None
+    ) -> None:
         """The detection's outcome, once per job: the run's own, then every attached one (a
-        job attached from here on is answered by its signal)."""
+        job attached from here on is answered by its signal).
+
+        Only the run's own event reaches the app (its one ``holds_detected`` frame for this
+        map); an attached job's is its answer on the broker alone (`AnalysisEvent.for_app`).
+        """
         self._outcome = (outcome, reason)
-        for job_id in [self._primary_job, *self._jobs]:
-            await self._publish(outcome, reason, job_id=job_id)
+        attached = list(self._jobs)  # a job attached from here on is answered by its signal
+        await self._publish(outcome, reason, job_id=self._primary_job, status=status)
+        for job_id in attached:
+            await self._publish(outcome, reason, job_id=job_id, status=status, for_app=False)
 
     async def _tell_waiters(self, hold_map: HoldMap | None, reason: str | None) -> None:
         self._ready = RouteHoldsReady(self._params.route_id, hold_map, reason)
@@ -211,7 +229,15 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
         await workflow.wait_condition(workflow.all_handlers_finished)
         raise ApplicationError(reason, type=names.ROUTE_HOLDS_FAILED, non_retryable=True)
 
-    async def _publish(self, outcome: str, reason: str | None, *, job_id: str) -> None:
+    async def _publish(
+        self,
+        outcome: str,
+        reason: str | None,
+        *,
+        job_id: str,
+        status: Status | None = None,
+        for_app: bool = True,
+    ) -> None:
         params = self._params
         event = AnalysisEvent(
             job_id=job_id,
@@ -219,8 +245,9 @@ class RouteHoldsWorkflow(HoldValidationHandlers):
             user_id=params.user_id,
             stage=Stage.HOLD_DETECTION,
             outcome=outcome,
-            status=self._progress.status,
+            status=self._progress.status if status is None else status,
             occurred_at=workflow.now().isoformat(),
             reason=reason,
+            for_app=for_app,
         )
         await publish_event(params, event)

@@ -23,6 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from workflows.analysis_policies import (
     ANALYSIS_ID,
     CANCELLED_DURING_A_STEP_PATCH,
+    HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH,
     ONE_ROUTE_MAP_WRITER_PATCH,
     REGENERATE_TRAINING_PATCH,
     USER_ID,
@@ -136,8 +137,16 @@ class VideoAnalysisWorkflow(AnalysisRun):
         )
         holds = self._holds
         holds.detected = detection.hold_map
-        await self._publish(Stage.HOLD_DETECTION, "completed")
 
+        async def announce() -> None:
+            # The event's `analysis_status` stays the documented one whichever comes first.
+            await self._publish(Stage.HOLD_DETECTION, "completed", status=Status.PROCESSING)
+
+        # The holds are announced once the run, its row and its deadline await the climber, so
+        # a correction sent on the event is taken; runs recorded before announced them first.
+        awaited_first = workflow.patched(HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH)
+        if not awaited_first:
+            await announce()
         used_detected = await await_validation(
             holds,
             timedelta(seconds=params.hold_validation_timeout_s),
@@ -146,6 +155,7 @@ class VideoAnalysisWorkflow(AnalysisRun):
                 Status.AWAITING_HOLD_VALIDATION, Stage.HOLD_VALIDATION
             ),
             cancelled=lambda: self._cancel_reason is not None,
+            announce=announce if awaited_first else None,
         )
         self._raise_if_cancelled()
         holds.deadline = None

@@ -40,8 +40,9 @@ async def awaiting_holds(
 ) -> dict[str, Any] | None:
     """The detected map while the workflow waits for the climber; None once it does not.
 
-    The event is published just before the workflow moves to the waiting state, so the first
-    query may come early: ask again for a short while as long as detection is the stage the
+    Runs publish the event once they await the climber, so the first query finds the map; runs
+    started before that (`HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH`) published it just before, so
+    the query may come early: ask again for a short while as long as detection is the stage the
     workflow reports.
     """
     try:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, cast
 
-from activities.events import EVENT_ID_HEADER
+from activities.events import EVENT_ID_HEADER, LEGACY_ONLY_HEADER
 from api.events.consumer import BrokerFeed
 from api.events.event_log import POLL_INTERVAL_S, EventLog
 from api.events.holds import HOLDS_WAIT_S, awaiting_holds, unfinished
@@ -209,6 +209,8 @@ class EventHub:
     def _on_broker_message(
         self, routing_key: str, raw: bytes, headers: dict[str, Any], message_id: str | None
     ) -> None:
+        if headers.get(LEGACY_ONLY_HEADER):
+            return  # a legacy job's own answer: the run's own event told the app
         try:
             body = json.loads(raw)
             user_id = canonical_user(body["user_id"])

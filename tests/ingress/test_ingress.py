@@ -19,6 +19,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.events import LEGACY_ONLY_HEADER
 from ascension.servers import RabbitMQServer, free_port
 from core.analyses import analysis_handle, submit_hold_map
 from core.db import session_scope
@@ -175,6 +176,9 @@ async def test_skeleton_job_starts_one_analysis_and_redeliveries_attach(
     }
     # The redelivered skeleton job was answered again: same message ids, so consumers dedupe.
     assert len({message_id for message_id, _ in received}) == len(keys)
+    # The late job's answer repeats what the app was told: on the broker alone.
+    [late] = [props for props, body in taken if body and json.loads(body)["job_id"] == jobs["late"]]
+    assert (late.headers or {}).get(LEGACY_ONLY_HEADER) is True
 
 
 async def test_malformed_jobs_are_parked_with_their_reason_and_body(

@@ -39,6 +39,9 @@ def test_every_key_scenario_is_recorded() -> None:
         "update_validation_local_bookkeeping",
         # A failed local bookkeeping step takes the pipeline's failure path: patched.
         "local_step_failure_recorded",
+        # The holds announced once the run awaits the climber: a correction sent with the event.
+        "update_validation_on_the_announcement",
+        "route_holds_validated_on_the_announcement",
     } <= names
 
 

@@ -7,6 +7,7 @@ Updates run on the real dev server, deadlines on the time-skipping server (as fo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,6 +85,11 @@ async def test_detect_publish_validate_by_update_and_store_on_the_route(
         assert progress.stage == Stage.HOLD_VALIDATION
         assert progress.holds_awaiting_validation == detected_map()
         assert progress.validation_deadline is not None
+        # Announced once the run awaits the climber (the event follows the status).
+        for _ in range(200):
+            if fake.routing_keys:
+                break
+            await asyncio.sleep(0.02)
         assert fake.routing_keys == ["hold_detection.completed.job-holds-1"]
         event = fake.events[0]
         assert (event.analysis_id, event.user_id) == (params.route_id, "user-1")

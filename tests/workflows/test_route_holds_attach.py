@@ -152,6 +152,12 @@ async def test_a_legacy_job_attaching_to_anothers_run_gets_its_own_event(
         ]
     )
     assert {event.analysis_id for event in fake.events} == {route.route_id}
+    # Only the run's own event reaches the app: the jobs' are their answers on the broker alone.
+    assert {event.job_id: event.for_app for event in fake.events} == {
+        route.route_id: True,
+        "job-b": False,
+        "job-c": False,
+    }
     assert fake.calls.count("detect_holds") == 1
     assert memo[names.LEGACY_JOB_IDS_MEMO] == ["job-b", "job-c"]
 
@@ -168,6 +174,7 @@ async def test_a_job_that_starts_the_run_is_answered_once(
         await submit_hold_map(run, corrected_map())
         await run.result()
     assert fake.routing_keys == ["hold_detection.completed.job-a"]
+    assert fake.events[0].for_app  # the run's own: the app's one frame
 
 
 async def test_a_handed_over_map_is_stored_without_detection(
@@ -193,4 +200,5 @@ async def test_a_handed_over_map_is_stored_without_detection(
     assert result.hold_count == len(corrected_map().holds)
     assert fake.calls.count("detect_holds") == 0
     assert fake.routing_keys == ["hold_detection.completed.job-z"]
+    assert not fake.events[0].for_app  # the app heard of this map from its analysis
     assert [saved.hold_map for saved in fake.saved_routes] == [corrected_map()] * 2

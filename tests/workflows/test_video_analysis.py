@@ -523,6 +523,8 @@ async def test_legacy_jobs_get_their_events_under_their_own_ids(
         "ghost.completed.job-skeleton",
         "analysis.completed.job-skeleton",
     ]
+    # The late job's answer repeats what the app was told: for the broker alone.
+    assert [event.for_app for event in fake.events] == [True, False, True, True, True, True]
     # Each answer is its own message for consumers that deduplicate on message ids.
     assert len({event.message_id for event in fake.events}) == len(fake.events)
 
