@@ -76,6 +76,33 @@ async def _wait_for(api: httpx.AsyncClient, who: Climber, analysis_id: str, pred
     raise AssertionError(f"analysis never got there; last answer {body}")
 
 
+async def _awaiting_holds(api: httpx.AsyncClient, who: Climber) -> tuple[str, str]:
+    """A started analysis of fresh uploads, its run waiting for the climber's holds:
+    (analysis id, video id)."""
+    route_id = await _uploaded_route(api, who)
+    video_id = await _uploaded_video(api, who)
+    started = await api.post(
+        f"{V1}/analysis/video/start",
+        json={"video_id": video_id, "route_id": route_id},
+        headers=who.headers,
+    )
+    assert started.status_code == 202, started.text
+    analysis_id: str = started.json()["analysis_id"]
+    await _wait_for(api, who, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
+    return analysis_id, video_id
+
+
+async def _validate_detected_holds(api: httpx.AsyncClient, who: Climber, analysis_id: str) -> None:
+    """The climber accepts the detected holds as they are."""
+    holds = await api.get(f"{V1}/analysis/video/{analysis_id}/holds", headers=who.headers)
+    validated = await api.post(
+        f"{V1}/analysis/video/{analysis_id}/holds",
+        json={"hold_map": holds.json()["hold_map"]},
+        headers=who.headers,
+    )
+    assert validated.status_code == 200, validated.text
+
+
 async def test_upload_start_validate_holds_and_fetch_the_result(
     api: httpx.AsyncClient,
     climber: ClimberFactory,

@@ -22,13 +22,13 @@ from core.db import session_scope
 from core.settings import Settings
 from schema import names
 from schema.models import AnalysisEventRecord
-from tests.api.conftest import Climber, ClimberFactory
+from tests.api.conftest import ClimberFactory
 from tests.api.test_analyses import (
     V1,
     VIDEO,
+    _awaiting_holds,
     _put,
     _uploaded_route,
-    _uploaded_video,
     _wait_for,
 )
 from tests.utils.pipeline import FakePipeline, dense_hold_map, detected_map
@@ -59,21 +59,6 @@ async def _keys(settings: Settings, bucket: str) -> list[str]:
         await minio.close_session()
 
 
-async def _start_awaiting_validation(api: httpx.AsyncClient, me: Climber) -> tuple[str, str]:
-    """A started analysis waiting for the climber's holds: (analysis id, video id)."""
-    route_id = await _uploaded_route(api, me)
-    video_id = await _uploaded_video(api, me)
-    started = await api.post(
-        f"{V1}/analysis/video/start",
-        json={"video_id": video_id, "route_id": route_id},
-        headers=me.headers,
-    )
-    assert started.status_code == 202, started.text
-    analysis_id = started.json()["analysis_id"]
-    await _wait_for(api, me, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
-    return analysis_id, video_id
-
-
 def _outline(cx: float, cy: float, points: int) -> list[list[float]]:
     step = 0.01 / points
     return [[round(cx + step * i, 6), round(cy, 6)] for i in range(points)]
@@ -87,7 +72,7 @@ async def test_an_oversized_hold_map_is_refused_before_it_reaches_the_workflow(
     api_settings: Settings,
 ) -> None:
     me = await climber()
-    analysis_id, _ = await _start_awaiting_validation(api, me)
+    analysis_id, _ = await _awaiting_holds(api, me)
     holds_url = f"{V1}/analysis/video/{analysis_id}/holds"
     detected = (await api.get(holds_url, headers=me.headers)).json()["hold_map"]
     payloads_before = await _keys(api_settings, api_settings.payload_bucket)
@@ -192,7 +177,7 @@ async def test_deleting_a_video_leaves_nothing_of_its_analyses(
     me = await climber()
     # A dense wall: its hold map (and the inputs carrying it) go to the payload bucket.
     pipeline.hold_map = dense_hold_map(200, outline_points=16)
-    analysis_id, video_id = await _start_awaiting_validation(api, me)
+    analysis_id, video_id = await _awaiting_holds(api, me)
     holds_url = f"{V1}/analysis/video/{analysis_id}/holds"
     detected = (await api.get(holds_url, headers=me.headers)).json()["hold_map"]
     accepted = await api.post(holds_url, json={"hold_map": detected}, headers=me.headers)
@@ -239,7 +224,7 @@ async def test_cancel_ends_the_run_as_canceled_with_a_documented_event(
     temporal_dev_env,
 ) -> None:
     me = await climber()
-    analysis_id, _ = await _start_awaiting_validation(api, me)
+    analysis_id, _ = await _awaiting_holds(api, me)
     cancelled = await api.post(f"{V1}/analysis/video/{analysis_id}/cancel", headers=me.headers)
     assert cancelled.status_code == 202, cancelled.text
     state = await _wait_for(api, me, analysis_id, lambda b: b["status"] == "cancelled")

@@ -25,7 +25,11 @@ from schema.activities import PERSIST_RESULTS
 from schema.documents import AdviceDocument, encode_advice
 from schema.models import AnalysisEventRecord
 from tests.api.conftest import ClimberFactory
-from tests.api.test_analyses import V1, _uploaded_route, _uploaded_video, _wait_for
+from tests.api.test_analyses import (
+    _awaiting_holds,
+    _validate_detected_holds,
+    _wait_for,
+)
 from tests.utils.activity_failures import failed_attempts
 from tests.utils.pipeline import FakePipeline
 
@@ -60,24 +64,9 @@ async def test_a_bad_result_document_fails_the_analysis_after_one_attempt(
     api: httpx.AsyncClient, climber: ClimberFactory, pipeline: FakePipeline, api_app: FastAPI
 ) -> None:
     me = await climber()
-    route_id = await _uploaded_route(api, me)
-    video_id = await _uploaded_video(api, me)
     with failed_attempts() as attempts:
-        started = await api.post(
-            f"{V1}/analysis/video/start",
-            json={"video_id": video_id, "route_id": route_id},
-            headers=me.headers,
-        )
-        assert started.status_code == 202, started.text
-        analysis_id = started.json()["analysis_id"]
-        await _wait_for(api, me, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
-        holds = await api.get(f"{V1}/analysis/video/{analysis_id}/holds", headers=me.headers)
-        validated = await api.post(
-            f"{V1}/analysis/video/{analysis_id}/holds",
-            json={"hold_map": holds.json()["hold_map"]},
-            headers=me.headers,
-        )
-        assert validated.status_code == 200, validated.text
+        analysis_id, _ = await _awaiting_holds(api, me)
+        await _validate_detected_holds(api, me, analysis_id)
         # Retried, the first backoffs alone (1 + 2 + 4 + 8 s) would outlast this wait.
         failed = await _wait_for(api, me, analysis_id, lambda b: b["status"] == "failed")
 

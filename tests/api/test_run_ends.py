@@ -36,28 +36,16 @@ from core.settings import Settings
 from schema import names
 from schema.analysis import Status, Tier
 from schema.models import Analysis, AnalysisEventRecord
-from tests.api.conftest import Climber, ClimberFactory, LiveApi
-from tests.api.test_analyses import V1, _uploaded_route, _uploaded_video, _wait_for
+from tests.api.conftest import ClimberFactory, LiveApi
+from tests.api.test_analyses import (
+    V1,
+    _awaiting_holds,
+)
 from tests.utils.pipeline import FakePipeline
 
 pytestmark = pytest.mark.integration
 
 TERMINATED = CLOSED_RUN_REASONS[WorkflowExecutionStatus.TERMINATED]
-
-
-async def _awaiting_holds(api: httpx.AsyncClient, me: Climber) -> str:
-    """An analysis whose run waits for the climber to validate the detected holds."""
-    route_id = await _uploaded_route(api, me)
-    video_id = await _uploaded_video(api, me)
-    started = await api.post(
-        f"{V1}/analysis/video/start",
-        json={"video_id": video_id, "route_id": route_id},
-        headers=me.headers,
-    )
-    assert started.status_code == 202, started.text
-    analysis_id: str = started.json()["analysis_id"]
-    await _wait_for(api, me, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
-    return analysis_id
 
 
 async def _terminate(api_app: FastAPI, analysis_id: str) -> None:
@@ -89,8 +77,8 @@ async def test_a_terminated_run_reads_as_failed_once_and_a_running_one_is_untouc
     api: httpx.AsyncClient, climber: ClimberFactory, pipeline: FakePipeline, api_app: FastAPI
 ) -> None:
     me = await climber(Tier.PREMIUM)
-    stopped = await _awaiting_holds(api, me)
-    running = await _awaiting_holds(api, me)
+    stopped, _ = await _awaiting_holds(api, me)
+    running, _ = await _awaiting_holds(api, me)
     await _terminate(api_app, stopped)
     # The run recorded nothing on its way out: the row still says it waits for the climber.
     assert (await _row(api_app, stopped)).status == Status.AWAITING_HOLD_VALIDATION
@@ -136,7 +124,7 @@ async def test_a_socket_opened_after_the_termination_is_told_of_the_failure(
     live_api: LiveApi,
 ) -> None:
     me = await climber()
-    stopped = await _awaiting_holds(api, me)
+    stopped, _ = await _awaiting_holds(api, me)
     await _terminate(api_app, stopped)
     frames: list[dict[str, Any]] = []
     async with connect(f"{live_api.ws_url}/api/v1/ws?token={me.access_token}") as socket:
@@ -161,7 +149,7 @@ async def test_no_temporal_no_broker_or_a_row_written_after_the_close_keeps_the_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     me = await climber()
-    stopped = await _awaiting_holds(api, me)
+    stopped, _ = await _awaiting_holds(api, me)
     await _terminate(api_app, stopped)
     resources: ApiResources = api_app.state.resources
 

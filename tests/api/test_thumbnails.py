@@ -17,8 +17,7 @@ from core.settings import Settings
 from core.storage import make_object_store
 from schema import names
 from tests.api.conftest import ClimberFactory
-from tests.api.test_analyses import V1, _wait_for
-from tests.api.test_analysis_data import _start_awaiting_validation
+from tests.api.test_analyses import V1, _awaiting_holds, _wait_for
 from tests.utils.pipeline import FakePipeline, detected_map
 
 pytestmark = pytest.mark.integration
@@ -50,7 +49,7 @@ async def test_thumbnail_urls_appear_once_the_picture_exists_and_go_with_the_vid
     api_settings: Settings,
 ) -> None:
     me = await climber()
-    analysis_id, video_id = await _start_awaiting_validation(api, me)
+    analysis_id, video_id = await _awaiting_holds(api, me)
     listed = (await api.get(f"{V1}/analysis/video", headers=me.headers)).json()["items"]
     assert [item["thumbnail_url"] for item in listed if item["id"] == analysis_id] == [None]
     state = (await api.get(f"{V1}/analysis/video/{analysis_id}", headers=me.headers)).json()

@@ -28,7 +28,15 @@ from schema.activities import DETECT_HOLDS, EXTRACT_SKELETON
 from schema.analysis import Tier
 from schema.models import AnalysisEventRecord, Role
 from tests.api.conftest import Climber, ClimberFactory
-from tests.api.test_analyses import V1, VIDEO, _uploaded_route, _uploaded_video, _wait_for
+from tests.api.test_analyses import (
+    V1,
+    VIDEO,
+    _awaiting_holds,
+    _uploaded_route,
+    _uploaded_video,
+    _validate_detected_holds,
+    _wait_for,
+)
 from tests.utils.pipeline import FakePipeline
 
 pytestmark = pytest.mark.integration
@@ -36,23 +44,8 @@ pytestmark = pytest.mark.integration
 
 async def _failed_analysis(api: httpx.AsyncClient, me: Climber, pipeline: FakePipeline) -> str:
     """An analysis whose holds the climber validated and whose skeleton step then failed."""
-    route_id = await _uploaded_route(api, me)
-    video_id = await _uploaded_video(api, me)
-    started = await api.post(
-        f"{V1}/analysis/video/start",
-        json={"video_id": video_id, "route_id": route_id},
-        headers=me.headers,
-    )
-    assert started.status_code == 202, started.text
-    analysis_id: str = started.json()["analysis_id"]
-    await _wait_for(api, me, analysis_id, lambda b: b["status"] == "awaiting_hold_validation")
-    holds = await api.get(f"{V1}/analysis/video/{analysis_id}/holds", headers=me.headers)
-    validated = await api.post(
-        f"{V1}/analysis/video/{analysis_id}/holds",
-        json={"hold_map": holds.json()["hold_map"]},
-        headers=me.headers,
-    )
-    assert validated.status_code == 200, validated.text
+    analysis_id, _ = await _awaiting_holds(api, me)
+    await _validate_detected_holds(api, me, analysis_id)
     failed = await _wait_for(api, me, analysis_id, lambda b: b.get("status") == "failed")
     assert "not a video" in failed["failure_reason"]
     return analysis_id
