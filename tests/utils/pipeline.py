@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -107,13 +107,19 @@ async def gpu_worker(client: Client, task_queue: str, fake: FakePipeline, **opti
 
 @asynccontextmanager
 async def pipeline_workers(
-    client: Client, task_queue: str, fake: FakePipeline, *, gpu: bool = True
+    client: Client,
+    task_queue: str,
+    fake: FakePipeline,
+    *,
+    gpu: bool = True,
+    workflows: Sequence[type] = (VideoAnalysisWorkflow,),
 ) -> AsyncIterator[None]:
-    """The CPU worker (workflow + CPU activities) and, unless told not to, a GPU worker."""
+    """The CPU worker (``workflows`` + CPU activities; the production CPU worker hosts the route
+    workflow too) and, unless told not to, a GPU worker."""
     cpu_worker = Worker(
         client,
         task_queue=f"{task_queue}-cpu",
-        workflows=[VideoAnalysisWorkflow],
+        workflows=list(workflows),
         activities=fake.cpu_activities(),
     )
     async with cpu_worker:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from core.analyses import query_status, start_or_attach, submit_hold_map
 from core.routes import start_or_attach_route_holds
@@ -29,6 +27,7 @@ from tests.utils.pipeline import (
     analysis_input,
     corrected_map,
     detected_map,
+    pipeline_workers,
     wait_for_status,
 )
 from tests.workflows.test_route_holds import route_input
@@ -38,19 +37,11 @@ from workflows.video_analysis import VideoAnalysisWorkflow
 pytestmark = pytest.mark.integration
 
 
-@asynccontextmanager
-async def workers(client: Client, task_queue: str, fake: FakePipeline) -> AsyncIterator[None]:
+def workers(client: Client, task_queue: str, fake: FakePipeline) -> Any:
     """Both workflows on the CPU queue, as the production CPU worker hosts them."""
-    async with (
-        Worker(
-            client,
-            task_queue=f"{task_queue}-cpu",
-            workflows=[RouteHoldsWorkflow, VideoAnalysisWorkflow],
-            activities=fake.cpu_activities(),
-        ),
-        Worker(client, task_queue=f"{task_queue}-gpu", activities=fake.gpu_activities()),
-    ):
-        yield
+    return pipeline_workers(
+        client, task_queue, fake, workflows=(RouteHoldsWorkflow, VideoAnalysisWorkflow)
+    )
 
 
 async def test_a_video_on_a_route_awaiting_validation_waits_for_its_map(

@@ -12,14 +12,12 @@ recorded as the patched path's histories (the older ones replay the old order).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from core.analyses import start_or_attach, submit_hold_map
 from core.routes import start_or_attach_route_holds
@@ -28,7 +26,7 @@ from schema.analysis import Stage, Status
 from schema.events import AnalysisEvent
 from schema.holds import HoldMap
 from tests.utils.histories import record_history
-from tests.utils.pipeline import FakePipeline, analysis_input, corrected_map
+from tests.utils.pipeline import FakePipeline, analysis_input, corrected_map, pipeline_workers
 from tests.workflows.test_route_holds import route_input
 from workflows.route_holds import RouteHoldsWorkflow
 from workflows.video_analysis import VideoAnalysisWorkflow
@@ -54,18 +52,11 @@ class AnsweringPipeline(FakePipeline):
             self.answers.append(asyncio.create_task(submit_hold_map(handle, corrected_map())))
 
 
-@asynccontextmanager
-async def workers(client: Client, task_queue: str, fake: FakePipeline) -> AsyncIterator[None]:
-    async with (
-        Worker(
-            client,
-            task_queue=f"{task_queue}-cpu",
-            workflows=[RouteHoldsWorkflow, VideoAnalysisWorkflow],
-            activities=fake.cpu_activities(),
-        ),
-        Worker(client, task_queue=f"{task_queue}-gpu", activities=fake.gpu_activities()),
-    ):
-        yield
+def workers(client: Client, task_queue: str, fake: FakePipeline) -> Any:
+    """Both workflows on the CPU queue, as the production CPU worker hosts them."""
+    return pipeline_workers(
+        client, task_queue, fake, workflows=(RouteHoldsWorkflow, VideoAnalysisWorkflow)
+    )
 
 
 def _answering(client: Client) -> AnsweringPipeline:
