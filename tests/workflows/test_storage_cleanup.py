@@ -158,7 +158,11 @@ async def test_unsaved_uploads_expire_after_seven_days_and_orphaned_payloads_go(
     for key in [live_key, *orphan_keys, *other_keys]:
         await store.put_bytes(PAYLOADS, key, b"payload")
 
-    first = await _run(client, task_queue, engine, store)
+    # Only the explicit sleep below moves this clock. Left to itself, the server skips ahead
+    # while an activity runs on a busy machine (to its timeouts and retries), and a run could
+    # then start well past "eight days later" (a full-suite CI failure).
+    with time_skipping_env.auto_time_skipping_disabled():
+        first = await _run(client, task_queue, engine, store)
 
     # The upload and the analysis's copy of each, for the expired and the undated old one.
     assert (first.uploads.expired_videos, first.uploads.deleted_objects) == (2, 4)
@@ -174,14 +178,16 @@ async def test_unsaved_uploads_expire_after_seven_days_and_orphaned_payloads_go(
     assert await store.list_keys(PAYLOADS, "") == sorted([live_key, *other_keys])
 
     await time_skipping_env.sleep(timedelta(days=8))
-    second = await _run(client, task_queue, engine, store)
+    with time_skipping_env.auto_time_skipping_disabled():
+        second = await _run(client, task_queue, engine, store)
 
     assert second.uploads.expired_videos == 1  # the fresh one, now past its 7 days
     assert not await store.exists(BUCKET, fresh.storage_url)
     assert await store.exists(BUCKET, kept.storage_url)
     assert second.payloads.orphaned_analyses == 0
 
-    third = await _run(client, task_queue, engine, store)  # nothing left: nothing twice
+    with time_skipping_env.auto_time_skipping_disabled():
+        third = await _run(client, task_queue, engine, store)  # nothing left: nothing twice
     assert (third.uploads.expired_videos, third.uploads.deleted_objects) == (0, 0)
 
 
@@ -202,6 +208,11 @@ async def test_the_daily_schedule_is_kept_up_to_date_and_its_run_cleans_up(
     await ensure_cleanup_schedule(client, settings)
     try:
         await handle.pause(note="paused by an operator")
+        # The pause is applied by the schedule's own workflow, a moment later on a busy server;
+        # the scenario is a worker starting after the operator's pause took effect.
+        async with asyncio.timeout(10):
+            while not (await handle.describe()).schedule.state.paused:
+                await asyncio.sleep(0.05)
         await ensure_cleanup_schedule(client, settings)  # a second worker start: an update
         described = await handle.describe()
         schedule = described.schedule
