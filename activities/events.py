@@ -105,6 +105,25 @@ async def record_and_publish(
     return event_id
 
 
+async def publish_unless_logged(
+    engine: AsyncEngine, publisher: EventPublisher | None, event: AnalysisEvent
+) -> int | None:
+    """`record_and_publish` for a reader publishing on a closed run's behalf
+    (`api.reconcile`): an event already in the log under its message id was sent by the run
+    itself (``publish_event`` logs, then publishes, and the run ends only once it has), so it
+    is not sent a second time; returns None then. A run that published its failure but could
+    not record it on the row (`names.ANALYSIS_END_NOT_RECORDED`) is one such run.
+    """
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            select(_EVENTS.c.id).where(_EVENTS.c.message_id == event.message_id)
+        )
+        if found.first() is not None:
+            log.info("event %s already sent by its run; not sent again", event.message_id)
+            return None
+    return await record_and_publish(engine, publisher, event)
+
+
 class EventActivities:
     """Bound to the worker's database and publisher (None when no broker is configured)."""
 

@@ -33,7 +33,7 @@ from schema.steps import PersistResultsInput, RecordStatusInput, SaveRouteHoldsI
 
 #: Type of the error for an analysis or route id the database does not know: a broken start,
 #: not something a retry can fix.
-UNKNOWN_RECORD = "UnknownRecord"
+UNKNOWN_RECORD = names.UNKNOWN_RECORD
 
 
 #: What the climber reads when the result document cannot be assembled from what the steps

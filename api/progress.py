@@ -18,6 +18,7 @@ from temporalio.converter import DataConverter
 from core.analyses import query_status
 from schema.analysis import AnalysisProgress, Stage, StageProgress, Status
 from workflows.analysis_policies import STAGE_PERCENT
+from workflows.analysis_steps import BOOKKEEPING
 
 _ORDER = list(STAGE_PERCENT)
 
@@ -35,6 +36,10 @@ async def read_progress(handle: WorkflowHandle, converter: DataConverter) -> Ana
         return progress
     description = await handle.describe()
     for pending in description.raw_description.pending_activities:
+        if pending.activity_type.name in BOOKKEEPING:
+            # A bookkeeping step waiting for the database (`status.waiting_for` says so), not
+            # the stage's own step being retried.
+            continue
         progress.step_attempt = pending.attempt
         if not pending.heartbeat_details.payloads:
             continue

@@ -15,7 +15,7 @@ from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activities.events import record_and_publish
+from activities.events import publish_unless_logged
 from api.resources import ApiResources
 from core.analyses import RUNNING, reconcile_with_run
 from core.db import session_scope
@@ -40,7 +40,8 @@ async def reconciled(
         client,
         session,
         analysis,
-        publish=partial(record_and_publish, resources.engine, resources.publisher),
+        # Once: a run that published its failure without recording it is not published again.
+        publish=partial(publish_unless_logged, resources.engine, resources.publisher),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
 
 from schema import names
 from schema.holds import HoldMap
@@ -87,6 +88,13 @@ class AnalysisOptions:
     max_fps: int = 30
 
 
+#: How long a bookkeeping step that writes the app's PostgreSQL rows (a status, the results, the
+#: failure's record) keeps retrying through a database outage before the analysis gives up on it
+#: (`workflows.analysis_policies.database_windows` splits it). The one place to change it: the
+#: default of `StartAnalysisInput.database_outage_s`, which a start may override.
+DATABASE_OUTAGE_S: Final = 30 * 60
+
+
 @dataclass
 class StartAnalysisInput:
     """Everything the workflow needs; it reads no settings of its own."""
@@ -117,6 +125,8 @@ class StartAnalysisInput:
     #: How many times support has redriven this analysis (`core.analyses.retry_analysis`): 0
     #: for the first run. A redriven run's events are its own (`AnalysisEvent.message_id`).
     redrive: int = 0
+    #: How long bookkeeping steps wait for PostgreSQL through an outage (`DATABASE_OUTAGE_S`).
+    database_outage_s: float = DATABASE_OUTAGE_S
 
 
 @dataclass
@@ -163,6 +173,9 @@ class AnalysisProgress:
     step_total: int | None = None
     #: Attempt of the running step; above 1 while Temporal retries it.
     step_attempt: int | None = None
+    #: What the run waits for besides its steps: its database, through an outage, while a
+    #: status, the results or the failure are being recorded.
+    waiting_for: str | None = None
 
 
 @dataclass

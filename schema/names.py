@@ -183,6 +183,12 @@ BAD_INPUT_ERRORS: Final = (
 )
 #: Type of the workflow's own failure, raised after the failure was recorded and published.
 ANALYSIS_FAILED: Final = "AnalysisFailed"
+#: Type of the workflow's own failure when its failure (or cancel) could not be recorded on the
+#: analysis row within the database outage window; the event was published all the same.
+ANALYSIS_END_NOT_RECORDED: Final = "AnalysisEndNotRecorded"
+#: Type of the error for an analysis or route id the database does not know: a broken start,
+#: not something a retry can fix (`activities.records`).
+UNKNOWN_RECORD: Final = "UnknownRecord"
 #: Type of the route holds workflow's own failure (detection failed, validation expired).
 ROUTE_HOLDS_FAILED: Final = "RouteHoldsFailed"
 #: Type of the `validate_holds` Update's refusal when no correction is awaited here (too late,

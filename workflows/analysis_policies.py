@@ -7,6 +7,7 @@ Pure data and functions: no workflow state, nothing that touches history.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -58,6 +59,55 @@ EVENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
 EVENT_SCHEDULE_TO_CLOSE = timedelta(days=1)
+#: Bookkeeping steps that write the app's PostgreSQL rows (`analysis_steps.DATABASE_STEPS`),
+#: under `DATABASE_OUTAGE_PATCH`: unbounded attempts, backoff capped at 30 s (a database that is
+#: back is used within 30 s), for as long as the run's `StartAnalysisInput.database_outage_s`
+#: allows (`database_windows`). Bad input and an unknown row still fail at once: no retry can
+#: fix them (the activities also raise them non-retryable).
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=[*names.BAD_INPUT_ERRORS, names.UNKNOWN_RECORD],
+)
+#: The longest a database step retries as a local activity before it continues as a regular
+#: one: the SDK's local retry threshold (retries inside it are in-process backoffs on the
+#: worker, which holds the workflow task meanwhile).
+LOCAL_DATABASE_WINDOW = timedelta(minutes=1)
+
+
+def database_windows(outage_s: float) -> tuple[timedelta, timedelta]:
+    """The local activity's window and the regular activity's, for a run that waits
+    ``outage_s`` for its database (`StartAnalysisInput.database_outage_s`).
+
+    Why a regular activity past the first minute, rather than one local activity whose
+    schedule-to-close covers the whole outage (Temporal's two answers for a local activity that
+    may need longer than its retry window): a long local retry either holds the workflow task
+    (heartbeated every few seconds, three history events each time) or backs off on workflow
+    timers (events per attempt), and its attempts show nowhere while they run. A regular
+    activity retries on the server's durable timers with nothing added to history, shows in the
+    Web UI and in DescribeWorkflowExecution as a pending activity with its attempt and its last
+    failure (the database's own error), and survives a worker restart mid-outage; its one round
+    trip is paid only during an outage. The local tenth (at most a minute) still absorbs a
+    restart or a failover without any round trip.
+    """
+    outage = timedelta(seconds=outage_s)
+    return min(LOCAL_DATABASE_WINDOW, outage / 10), outage
+
+
+def local_database_retry(window: timedelta) -> RetryPolicy:
+    """`DATABASE_RETRY` for the local part: as many attempts as its backoff fits in ``window``.
+
+    Bounded by attempts, not by the local activity's schedule-to-close alone: the SDK (1.35)
+    kept retrying a failing local activity in the worker past its schedule-to-close.
+    """
+    attempts, waited, backoff = 1, 0.0, DATABASE_RETRY.initial_interval.total_seconds()
+    ceiling = (DATABASE_RETRY.maximum_interval or timedelta(seconds=30)).total_seconds()
+    while waited + backoff <= window.total_seconds():
+        attempts, waited = attempts + 1, waited + backoff
+        backoff = min(backoff * DATABASE_RETRY.backoff_coefficient, ceiling)
+    return dataclasses.replace(DATABASE_RETRY, maximum_attempts=attempts)
+
 
 #: Percent done when each stage starts, for the app's progress bar.
 STAGE_PERCENT = {
@@ -98,6 +148,13 @@ LOCAL_BOOKKEEPING_PATCH = "bookkeeping-as-local-activities"
 #: sent the moment the holds are announced is taken; runs recorded before announced first and
 #: refused a correction that came before their wait.
 HOLDS_AWAITED_BEFORE_ANNOUNCED_PATCH = "holds-awaited-before-announced"
+#: `workflow.patched` id: the bookkeeping steps that write PostgreSQL (statuses, the results,
+#: the failure's record) outlast a database outage of ``database_outage_s`` (`DATABASE_RETRY`,
+#: `database_windows`) instead of failing the analysis after ten local attempts (about 2.5
+#: min), and a failure or cancel whose record cannot be written in that time is still
+#: published before the run fails (`names.ANALYSIS_END_NOT_RECORDED`); runs recorded before it
+#: keep the ten local attempts.
+DATABASE_OUTAGE_PATCH = "bookkeeping-outlasts-database-outage"
 
 
 def explain(err: ActivityError, stage: Stage, gpu_schedule_to_start_s: float) -> str:

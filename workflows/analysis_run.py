@@ -14,14 +14,16 @@ from typing import Any, Final, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
 
-from workflows.analysis_policies import LOCAL_BOOKKEEPING_PATCH
+from workflows.analysis_policies import DATABASE_OUTAGE_PATCH, LOCAL_BOOKKEEPING_PATCH
 from workflows.analysis_steps import (
     BOOKKEEPING,
+    DATABASE_STEPS,
     LegacyJobs,
     Progress,
     Stop,
     publish_event,
     run_cpu_step,
+    run_database_step,
     start_gpu_step,
 )
 from workflows.hold_validation import HoldValidation, HoldValidationHandlers
@@ -140,7 +142,21 @@ class AnalysisRun(HoldValidationHandlers):
 
     async def _cpu(self, activity: ActivitySpec[InT, OutT], arg: InT) -> OutT:
         local = activity.name in BOOKKEEPING and self._local_bookkeeping()
+        if local and activity.name in DATABASE_STEPS and self._outlasts_database_outage():
+            return await run_database_step(
+                self._params,
+                activity,
+                arg,
+                outage_s=self._params.database_outage_s,
+                progress=self._progress,
+            )
         return await run_cpu_step(self._params, activity, arg, local=local)
+
+    @staticmethod
+    def _outlasts_database_outage() -> bool:
+        """Whether this run's database steps outlast an outage (`run_database_step`); runs
+        recorded before give up after ten local attempts."""
+        return workflow.patched(DATABASE_OUTAGE_PATCH)
 
     @staticmethod
     def _local_bookkeeping() -> bool:

@@ -23,6 +23,7 @@ from workflows.analysis_policies import (
     ANALYSIS_STATUS,
     CPU_RETRY,
     CPU_START_TO_CLOSE,
+    DATABASE_RETRY,
     EVENT_RETRY,
     EVENT_SCHEDULE_TO_CLOSE,
     GPU_RETRY,
@@ -30,6 +31,9 @@ from workflows.analysis_policies import (
     STAGE_LABEL,
     STAGE_PERCENT,
     STAGE_START_TO_CLOSE,
+    database_windows,
+    duration,
+    local_database_retry,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -81,6 +85,20 @@ BOOKKEEPING: frozenset[str] = frozenset(
         CLEANUP_UPLOAD,
     )
 )
+
+
+#: The bookkeeping steps that write the app's PostgreSQL rows: under `DATABASE_OUTAGE_PATCH`
+#: they run through `run_database_step`, which outlasts a database outage. (``publish_event``
+#: also writes the event log there; it already retries for a day, `EVENT_SCHEDULE_TO_CLOSE`.)
+DATABASE_STEPS: frozenset[str] = frozenset(
+    spec.name for spec in (RECORD_ANALYSIS_STATUS, PERSIST_RESULTS)
+)
+
+#: What `Progress.waiting_for` says while a database step retries past its local window.
+_WAITING_FOR = {
+    RECORD_ANALYSIS_STATUS.name: "the database, to record the analysis' status",
+    PERSIST_RESULTS.name: "the database, to store the analysis' results",
+}
 
 
 #: `workflow.patched` id: a bookkeeping step that fails as a local activity reaches the pipeline
@@ -151,17 +169,7 @@ async def run_cpu_step(
             # comes inside an ActivityError: wrapped, it takes the pipeline's failure path.
             if not workflow.patched(LOCAL_STEP_FAILURE_AS_ACTIVITY_ERROR_PATCH):
                 raise
-            raise ActivityError(
-                "Local activity task failed",
-                scheduled_event_id=0,
-                started_event_id=0,
-                identity="",
-                activity_type=activity.name,
-                activity_id="",
-                retry_state=RetryState.NON_RETRYABLE_FAILURE
-                if isinstance(err, ApplicationError) and err.non_retryable
-                else RetryState.MAXIMUM_ATTEMPTS_REACHED,
-            ) from err
+            raise _as_activity_error(activity.name, err) from err
         return local_result
     result: OutT = await workflow.execute_activity(
         activity.name,
@@ -172,6 +180,79 @@ async def run_cpu_step(
         retry_policy=CPU_RETRY,
     )
     return result
+
+
+async def run_database_step(
+    params: StepQueues,
+    activity: ActivitySpec[InT, OutT],
+    arg: InT,
+    *,
+    outage_s: float,
+    progress: Progress,
+) -> OutT:
+    """Run a `DATABASE_STEPS` activity through a PostgreSQL outage of up to ``outage_s``: first
+    as a local activity for a short window, then, while the database still fails, as a regular
+    activity on the CPU queue for the rest (`analysis_policies.database_windows` says why).
+
+    Bad input and an unknown row (`DATABASE_RETRY`'s non-retryable types) fail at once, as an
+    `ActivityError` like any step's. While the regular activity retries, ``progress`` says what
+    the run waits for (the status Query's ``waiting_for``); its stage and status are left as
+    they are, so nothing claims a step is running that is not.
+    """
+    assert activity.name in DATABASE_STEPS, activity.name
+    local_window, outage = database_windows(outage_s)
+    try:
+        local_result: OutT = await workflow.execute_local_activity(
+            activity.name,
+            arg,
+            result_type=activity.result_type,
+            start_to_close_timeout=CPU_START_TO_CLOSE,
+            schedule_to_close_timeout=local_window,
+            retry_policy=local_database_retry(local_window),
+        )
+        return local_result
+    except (ApplicationError, ActivityTimeoutError) as err:
+        if isinstance(err, ApplicationError) and (
+            err.non_retryable or err.type in (DATABASE_RETRY.non_retryable_error_types or ())
+        ):
+            raise _as_activity_error(activity.name, err) from err
+        workflow.logger.warning(
+            "%s failed for %s as a local activity (%s); retrying it for up to %s",
+            activity.name,
+            duration(local_window),
+            err,
+            duration(outage),
+        )
+    progress.waiting_for = _WAITING_FOR[activity.name]
+    try:
+        result: OutT = await workflow.execute_activity(
+            activity.name,
+            arg,
+            result_type=activity.result_type,
+            task_queue=params.cpu_task_queue,
+            start_to_close_timeout=CPU_START_TO_CLOSE,
+            schedule_to_close_timeout=outage,
+            retry_policy=DATABASE_RETRY,
+            summary=f"{activity.name}, waiting for the database (up to {duration(outage)})",
+        )
+    finally:
+        progress.waiting_for = None
+    return result
+
+
+def _as_activity_error(name: str, err: ApplicationError | ActivityTimeoutError) -> ActivityError:
+    """A local activity's failure as the `ActivityError` a regular activity's comes in."""
+    return ActivityError(
+        "Local activity task failed",
+        scheduled_event_id=0,
+        started_event_id=0,
+        identity="",
+        activity_type=name,
+        activity_id="",
+        retry_state=RetryState.NON_RETRYABLE_FAILURE
+        if isinstance(err, ApplicationError) and err.non_retryable
+        else RetryState.MAXIMUM_ATTEMPTS_REACHED,
+    )
 
 
 async def publish_event(params: StepQueues, event: AnalysisEvent, *, local: bool = False) -> None:
@@ -204,6 +285,8 @@ class Progress:
     stage: Stage = Stage.HOLD_DETECTION
     percent: float = 0.0
     last_error: str | None = None
+    #: What the run waits for besides its steps (`run_database_step`), else None.
+    waiting_for: str | None = None
 
     def enter(self, stage: Stage) -> None:
         self.stage = stage

@@ -127,6 +127,7 @@ class HoldValidationHandlers:
             ),
             validation_deadline=self._holds.deadline,
             last_error=progress.last_error,
+            waiting_for=progress.waiting_for,
         )
 
     @workflow.update(name=names.VALIDATE_HOLDS_UPDATE)

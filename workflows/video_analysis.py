@@ -18,7 +18,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 from workflows.analysis_policies import (
     ANALYSIS_ID,
@@ -28,6 +28,7 @@ from workflows.analysis_policies import (
     REGENERATE_TRAINING_PATCH,
     USER_ID,
     WAIT_FOR_ROUTE_HOLDS_PATCH,
+    duration,
     explain,
 )
 from workflows.analysis_run import AnalysisRun
@@ -285,10 +286,26 @@ class VideoAnalysisWorkflow(AnalysisRun):
         progress.status = status
         self._holds.deadline = None
         progress.upsert()
-        await self._cpu(
-            RECORD_ANALYSIS_STATUS,
-            RecordStatusInput(self._params.analysis_id, status, failed_stage, reason),
-        )
+        not_recorded: str | None = None
+        try:
+            await self._cpu(
+                RECORD_ANALYSIS_STATUS,
+                RecordStatusInput(self._params.analysis_id, status, failed_stage, reason),
+            )
+        except ActivityError as err:
+            if not self._outlasts_database_outage():
+                raise
+            # The database stayed away past the run's whole outage window (or refused the
+            # row): the event does not need the row, so consumers still hear of the end, and
+            # the run then fails saying what was not recorded.
+            cause = err.cause
+            not_recorded = cause.message if isinstance(cause, FailureError) else str(err)
+            workflow.logger.error(
+                "analysis %s: its end (%s) was not recorded: %s",
+                self._params.analysis_id,
+                status.value,
+                not_recorded,
+            )
         await self._publish(event_stage, "failed", reason)
         # Legacy jobs waiting for a later stage would otherwise wait forever.
         jobs = self._jobs
@@ -299,6 +316,15 @@ class VideoAnalysisWorkflow(AnalysisRun):
                 await self._publish(stage, "failed", reason, job_id=job_id)
         await self._cleanup()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if not_recorded is not None:
+            raise ApplicationError(
+                f"the analysis ended ({status.value}: {reason}) and its event was published, "
+                "but the analysis row could not be updated within "
+                f"{duration(timedelta(seconds=self._params.database_outage_s))}: "
+                f"{not_recorded}. Reading the analysis marks its row failed.",
+                type=names.ANALYSIS_END_NOT_RECORDED,
+                non_retryable=True,
+            )
 
     async def _cleanup(self) -> None:
         if self._params.keep_video:

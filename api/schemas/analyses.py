@@ -47,6 +47,8 @@ class Progress(BaseModel):
     validation_deadline: str | None = None
     holds_awaiting_validation: bool = False
     last_error: str | None = None
+    #: What the analysis waits for besides its steps (its database, through an outage).
+    waiting_for: str | None = None
 
 
 class AnalysisState(BaseModel):

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pika
@@ -23,7 +23,12 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from activities.events import EVENT_ID_HEADER, record_and_publish, record_event
+from activities.events import (
+    EVENT_ID_HEADER,
+    publish_unless_logged,
+    record_and_publish,
+    record_event,
+)
 from api.events.hub import EventHub
 from api.events.messages import PushMessage
 from api.resources import ApiResources
@@ -31,6 +36,7 @@ from api.security import TokenService, load_jwt_secret
 from ascension.bench.ws_latency import measure_ws_latency, production_publish
 from core.analyses import AnalysisHandle, start_or_attach, submit_hold_map
 from core.db import make_engine, migrate, session_scope
+from core.events import EventPublisher
 from core.settings import Settings
 from core.storage import make_object_store
 from core.temporal_client import connect_temporal
@@ -379,6 +385,25 @@ def _completed(user_id: uuid.UUID, stage: Stage = Stage.ANALYSIS) -> AnalysisEve
         status=Status.COMPLETED if stage is Stage.ANALYSIS else Status.PROCESSING,
         occurred_at="2026-01-01T00:00:00+00:00",
     )
+
+
+async def test_a_reader_does_not_send_again_an_event_its_run_sent(
+    api_app: FastAPI, cpu: CpuResources
+) -> None:
+    """`publish_unless_logged`, the reconcile's publisher: a run that published its failure but
+    could not record it on the row (`names.ANALYSIS_END_NOT_RECORDED`) is not published twice
+    when a read marks the row failed. (``api_app``: its start migrated the schema.)"""
+    sent: list[str] = []
+
+    class _Spy:
+        def publish(self, event: AnalysisEvent, headers: object = None) -> None:
+            sent.append(event.message_id)
+
+    spy = cast(EventPublisher, _Spy())
+    event = _completed(uuid.uuid4())
+    assert await publish_unless_logged(cpu.engine, spy, event) is not None  # the run's own
+    assert await publish_unless_logged(cpu.engine, spy, event) is None  # a read after it
+    assert sent == [event.message_id]
 
 
 async def test_recording_is_idempotent_and_the_id_travels_in_a_header(

@@ -195,5 +195,6 @@ async def _live_progress(
         validation_deadline=live.validation_deadline,
         holds_awaiting_validation=live.holds_awaiting_validation is not None,
         last_error=live.last_error,
+        waiting_for=live.waiting_for,
     )
     return progress, live.stage.value
