@@ -29,7 +29,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.servers import PostgresServer
-from ascension.toolchain import components
 from core.analyses import start_or_attach
 from core.db import session_scope
 from core.settings import Settings
@@ -40,9 +39,17 @@ from schema.activities import EXTRACT_SKELETON, RECORD_ANALYSIS_STATUS
 from schema.analysis import Stage, Status
 from schema.models import Analysis
 from schema.steps import ExtractSkeletonInput, SkeletonResult
-from tests.utils.faults import assert_nothing_lost, consumer_queue, drain, start_input, until
+from tests.utils.faults import (
+    assert_nothing_lost,
+    consumer_queue,
+    cpu_resources_on,
+    drain,
+    own_postgres,
+    start_input,
+    until,
+)
 from tests.utils.pipeline import FakePipeline, detected_map, gpu_worker
-from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
+from worker_cpu.worker import CpuResources, build_cpu_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -66,26 +73,15 @@ class _BadVideoOnceDown(FakePipeline):
 @pytest.fixture(scope="module")
 def postgres(settings: Settings, run_dir: Path) -> Iterator[PostgresServer]:
     """A cluster of this module's own: stopping it disturbs nothing else in the session."""
-    report = components.report_postgres(settings)
-    bin_dir = components.postgres_bin_dir(settings)
-    if not report.found or bin_dir is None:
-        pytest.fail(f"postgresql is missing. Fix: {report.fix}", pytrace=False)
-    server = PostgresServer(bin_dir, run_dir / "postgres-outage")
-    server.start()
-    try:
+    with own_postgres(settings, run_dir / "postgres-outage") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 async def resources(
     stack_settings: Settings, postgres: PostgresServer
 ) -> AsyncIterator[CpuResources]:
-    url = await asyncio.to_thread(postgres.create_database, f"outage_{uuid.uuid4().hex[:8]}")
-    worker_settings = stack_settings.model_copy(update={"database_url": url})
-    async with open_cpu_resources(worker_settings, create_tables=True) as res:
-        await res.store.ensure_bucket(stack_settings.bucket)
+    async with cpu_resources_on(postgres, stack_settings, f"outage_{uuid.uuid4().hex[:8]}") as res:
         yield res
 
 

@@ -19,7 +19,6 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from ascension.servers import PostgresServer
-from ascension.toolchain import components
 from core.analyses import start_or_attach, submit_hold_map
 from core.settings import Settings
 from core.storage import make_object_store
@@ -27,9 +26,16 @@ from core.temporal_client import connect_temporal
 from schema.activities import RECORD_ANALYSIS_STATUS
 from schema.analysis import Status
 from tests.utils.activity_failures import failed_attempts
-from tests.utils.faults import assert_nothing_lost, consumer_queue, start_input, until
+from tests.utils.faults import (
+    assert_nothing_lost,
+    consumer_queue,
+    cpu_resources_on,
+    own_postgres,
+    start_input,
+    until,
+)
 from tests.utils.pipeline import FakePipeline, gpu_worker, wait_for_status
-from worker_cpu.worker import CpuResources, build_cpu_worker, open_cpu_resources
+from worker_cpu.worker import CpuResources, build_cpu_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,27 +44,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def postgres(settings: Settings, run_dir: Path) -> Iterator[PostgresServer]:
     """A cluster of this module's own: restarting it disturbs nothing else in the session.
     Under the run's folder, which the ``postgres`` account can reach (pytest's own is 0700)."""
-    report = components.report_postgres(settings)
-    bin_dir = components.postgres_bin_dir(settings)
-    if not report.found or bin_dir is None:
-        pytest.fail(f"postgresql is missing. Fix: {report.fix}", pytrace=False)
-    server = PostgresServer(bin_dir, run_dir / "postgres-restarted")
-    server.start()
-    try:
+    with own_postgres(settings, run_dir / "postgres-restarted") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 async def resources(
     stack_settings: Settings, postgres: PostgresServer
 ) -> AsyncIterator[CpuResources]:
-    """The production CPU worker's connections, its database on ``postgres``."""
-    url = await asyncio.to_thread(postgres.create_database, "faults")
-    worker_settings = stack_settings.model_copy(update={"database_url": url})
-    async with open_cpu_resources(worker_settings, create_tables=True) as res:
-        await res.store.ensure_bucket(stack_settings.bucket)
+    async with cpu_resources_on(postgres, stack_settings, "faults") as res:
         yield res
 
 

@@ -14,21 +14,58 @@ import asyncio
 import gzip
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pika
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.events import EVENT_ID_HEADER
+from ascension.servers import PostgresServer
+from ascension.toolchain import components
 from core.db import session_scope
+from core.settings import Settings
 from core.storage import ObjectStore
 from schema import names
 from schema.analysis import AnalysisResult, Stage, StartAnalysisInput, Status
 from schema.models import Analysis, AnalysisEventRecord, AnalysisMetrics
 from tests.utils.pipeline import analysis_input
 from tests.utils.records import seed_analysis
+from worker_cpu.worker import CpuResources, open_cpu_resources
+
+
+@contextmanager
+def own_postgres(settings: Settings, folder: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the caller's own in ``folder`` (under the run's folder, which
+    the ``postgres`` account can reach; pytest's own is 0700): stopping or restarting it
+    disturbs nothing else in the session."""
+    report = components.report_postgres(settings)
+    bin_dir = components.postgres_bin_dir(settings)
+    if not report.found or bin_dir is None:
+        pytest.fail(f"postgresql is missing. Fix: {report.fix}", pytrace=False)
+    server = PostgresServer(bin_dir, folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def cpu_resources_on(
+    postgres: PostgresServer, stack_settings: Settings, database: str
+) -> AsyncIterator[CpuResources]:
+    """The production CPU worker's connections, its database ``database`` on ``postgres``."""
+    url = await asyncio.to_thread(postgres.create_database, database)
+    worker_settings = stack_settings.model_copy(update={"database_url": url})
+    async with open_cpu_resources(worker_settings, create_tables=True) as res:
+        await res.store.ensure_bucket(stack_settings.bucket)
+        yield res
+
 
 #: The completion events of a premium analysis whose holds were detected and validated.
 COMPLETED_STAGES = (Stage.HOLD_DETECTION, Stage.SKELETON, Stage.ADVICE, Stage.GHOST, Stage.ANALYSIS)
